@@ -1,0 +1,54 @@
+"""One Settings object for the whole product, read from DOCEXTRACT_* environment variables.
+
+Nested groups use a double underscore: DOCEXTRACT_LIMITS__MAX_PAGES=200.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class LimitSettings(BaseModel):
+    """Bounds on what one input may cost; past them the input fails with a reason."""
+
+    max_bytes: int = Field(300 * 1024 * 1024, description="largest input file")
+    max_pages: int = Field(300, description="most pages in one document")
+    max_page_pixels: int = Field(80_000_000, description="most pixels in one page image")
+    min_page_side: int = Field(200, description="smallest page side in pixels worth reading")
+
+
+class OcrSettings(BaseModel):
+    threads: int = Field(
+        0, description="onnxruntime intra-op threads per process; 0 lets onnxruntime choose"
+    )
+
+
+class RoutingSettings(BaseModel):
+    """Thresholds of the routing stage; recorded with every result."""
+
+    min_value_confidence: float = Field(0.93, description="OCR score below which a value is reviewed")
+    min_char_confidence: float = Field(0.80, description="weakest digit below which it is reviewed")
+    min_label_match: float = Field(0.62, description="label similarity below which it is reviewed")
+    min_accept_confidence: float = Field(0.90, description="combined confidence to accept")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOCEXTRACT_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    database_url: str = "sqlite:///var/docextract.db"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    storage_dir: Path = Path("var/storage")
+    limits: LimitSettings = LimitSettings()
+    ocr: OcrSettings = OcrSettings()
+    routing: RoutingSettings = RoutingSettings()
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

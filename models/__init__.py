@@ -1,0 +1,1 @@
+"""Shared data models: result schemas (pydantic), indicator catalogues, database tables."""

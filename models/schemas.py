@@ -1,0 +1,75 @@
+"""The result JSON of `../shared/spec/extraction-contract.md` (schema_version "1").
+
+These are the types downstream systems see; the pipeline builds them, the service stores
+and serves them. Additions are allowed by the contract; removals need a schema bump.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1"
+
+FieldStatus = Literal["accepted", "review"]
+DocumentResultStatus = Literal["extracted", "needs_review"]
+Number = int | float
+
+
+class SourceInfo(BaseModel):
+    filename: str
+    sha256: str = Field(description="hex SHA-256 of the input bytes")
+    pages: int
+
+
+class TemplateInfo(BaseModel):
+    id: str = Field(description="catalogue id, e.g. GK2008")
+    pages: list[int] = Field(description="1-based pages that carry table rows")
+    confidence: float
+
+
+class ReportInfo(BaseModel):
+    unit_name: str | None = Field(None, description="填报单位 as read")
+    year: int | None = Field(None, description="the year the report covers")
+
+
+class FieldResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    label: str = Field(description="the catalogue label of the code")
+    unit: str
+    value: Number | None = Field(description="the printed number; null for blank or dash")
+    text: str | None = Field(description="what was read in the value cell, as read")
+    confidence: float
+    status: FieldStatus
+    reasons: list[str] = Field(default_factory=list)
+    page: int | None = Field(None, description="1-based page of the value cell")
+    bbox: list[float] | None = Field(None, description="[x0, y0, x1, y1] in page pixels")
+    # Additions to the contract, for reviewers and audits.
+    label_read: str | None = Field(None, description="the row label as read")
+    unit_read: str | None = Field(None, description="the unit cell as read")
+
+
+class RunInfo(BaseModel):
+    """What is needed to reproduce a result: versions and thresholds in force."""
+
+    docextract_version: str
+    ocr_engine: str
+    thresholds: dict[str, float]
+    seconds: float
+    page_seconds: float
+
+
+class ExtractionResult(BaseModel):
+    schema_version: Literal["1"] = SCHEMA_VERSION
+    source: SourceInfo
+    template: TemplateInfo | None
+    report: ReportInfo
+    status: DocumentResultStatus
+    fields: list[FieldResult]
+    run: RunInfo | None = None
+
+    def field(self, code: str) -> FieldResult:
+        return next(f for f in self.fields if f.code == code)

@@ -1,0 +1,1 @@
+"""Celery tasks around the framework-free pipeline in `worker.pipeline`."""

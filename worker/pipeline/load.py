@@ -1,0 +1,223 @@
+"""Load stage: a file's bytes → page images, one at a time.
+
+The type is sniffed from the bytes, never from the name. PDF pages that are one scanned
+image are taken at the image's native resolution (no resampling); other PDF pages are
+rendered. Pages are decoded on demand so a long document never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from docextract.settings import LimitSettings
+from models.schemas import SourceInfo
+from worker.pipeline.errors import InputError
+
+Kind = Literal["pdf", "tiff", "png", "jpeg"]
+
+_A4_WIDTH_INCH = 8.27
+_RENDER_DPI = 200  # for PDF pages that are not a single scanned image
+
+
+@dataclass(frozen=True)
+class PageImage:
+    """One page as the service shows it: `bbox` values of results are in these pixels."""
+
+    number: int  # 1-based
+    image: np.ndarray = field(repr=False)  # H×W×3 uint8, BGR (OpenCV order)
+    dpi: float
+    is_color: bool
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.image.shape[:2]
+        return w, h
+
+
+def sniff_kind(head: bytes) -> Kind | None:
+    if head.startswith(b"%PDF") or b"%PDF-" in head[:1024]:
+        return "pdf"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "tiff"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    return None
+
+
+class Document:
+    """An opened input: its source info and its pages, decoded on demand."""
+
+    def __init__(self, data: bytes, filename: str, limits: LimitSettings) -> None:
+        self.limits = limits
+        if not data:
+            raise InputError("empty file")
+        if len(data) > limits.max_bytes:
+            raise InputError(f"file too large ({len(data)} bytes > {limits.max_bytes})")
+        kind = sniff_kind(data[:2048])
+        if kind is None:
+            raise InputError("not a PDF, TIFF, PNG or JPEG file")
+        self.kind: Kind = kind
+        self._data = data
+        self._pdf = None
+        self._image: Image.Image | None = None
+        self.page_count = self._open()
+        if self.page_count == 0:
+            raise InputError("document has no pages")
+        if self.page_count > limits.max_pages:
+            raise InputError(f"too many pages ({self.page_count} > {limits.max_pages})")
+        self.source = SourceInfo(
+            filename=filename, sha256=hashlib.sha256(data).hexdigest(), pages=self.page_count
+        )
+
+    # -- opening -------------------------------------------------------------------------
+    def _open(self) -> int:
+        if self.kind == "pdf":
+            return self._open_pdf()
+        return self._open_image()
+
+    def _open_pdf(self) -> int:
+        import pypdfium2 as pdfium
+
+        try:
+            self._pdf = pdfium.PdfDocument(self._data)
+        except pdfium.PdfiumError as exc:
+            message = str(exc).lower()
+            if "password" in message:
+                raise InputError("encrypted PDF (password required)") from exc
+            raise InputError(f"corrupt PDF ({exc})") from exc
+        return len(self._pdf)
+
+    def _open_image(self) -> int:
+        Image.MAX_IMAGE_PIXELS = self.limits.max_page_pixels
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                image = Image.open(io.BytesIO(self._data))
+                self._check_pixels(*image.size)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise InputError(f"image too large ({exc})") from exc
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise InputError(f"corrupt {self.kind.upper()} image ({exc})") from exc
+        self._image = image
+        return getattr(image, "n_frames", 1)
+
+    def _check_pixels(self, width: int, height: int) -> None:
+        if width * height > self.limits.max_page_pixels:
+            raise InputError(
+                f"page too large ({width}×{height} px > {self.limits.max_page_pixels} pixels)"
+            )
+        if min(width, height) < self.limits.min_page_side:
+            raise InputError(f"image too small to read ({width}×{height} px)")
+
+    # -- pages ---------------------------------------------------------------------------
+    def page(self, number: int) -> PageImage:
+        """Decode page `number` (1-based)."""
+        if not 1 <= number <= self.page_count:
+            raise IndexError(number)
+        try:
+            if self.kind == "pdf":
+                pil, dpi = self._pdf_page(number - 1)
+            else:
+                pil, dpi = self._image_page(number - 1)
+            return _to_page_image(number, pil, dpi)
+        except InputError:
+            raise
+        except Exception as exc:  # a decoder failing mid-file is bad input, not a crash
+            raise InputError(f"page {number} cannot be decoded ({type(exc).__name__}: {exc})") from exc
+
+    def pages(self) -> Iterator[PageImage]:
+        for number in range(1, self.page_count + 1):
+            yield self.page(number)
+
+    def _pdf_page(self, index: int) -> tuple[Image.Image, float]:
+        import pypdfium2.raw as pdfium_c
+
+        page = self._pdf[index]
+        width_pt, height_pt = page.get_size()
+        scanned = _single_scanned_image(page, pdfium_c)
+        if scanned is not None:
+            px_w, px_h = scanned.get_px_size()
+            self._check_pixels(px_w, px_h)
+            pil = scanned.get_bitmap(render=False).to_pil()
+            return pil, px_w / (width_pt / 72.0)
+        scale = _RENDER_DPI / 72.0
+        self._check_pixels(int(width_pt * scale), int(height_pt * scale))
+        bitmap = page.render(scale=scale, grayscale=False)
+        return bitmap.to_pil(), float(_RENDER_DPI)
+
+    def _image_page(self, index: int) -> tuple[Image.Image, float]:
+        assert self._image is not None
+        self._image.seek(index)
+        self._check_pixels(*self._image.size)
+        frame = self._image.copy()
+        if self.kind == "jpeg":
+            frame = ImageOps.exif_transpose(frame)  # phone photos carry their rotation in EXIF
+        dpi = self._image.info.get("dpi", (0, 0))[0] or frame.size[0] / _A4_WIDTH_INCH
+        return frame, float(dpi)
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+        if self._image is not None:
+            self._image.close()
+            self._image = None
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _single_scanned_image(page, pdfium_c):  # type: ignore[no-untyped-def]
+    """The page's only content when it is one upright image covering the page, else None."""
+    objects = list(page.get_objects(max_depth=2))
+    images = [o for o in objects if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
+    if len(images) != 1 or len(objects) != 1:
+        return None
+    a, b, c, d, _, _ = images[0].get_matrix().get()
+    width_pt, height_pt = page.get_size()
+    upright = abs(b) < 1e-3 and abs(c) < 1e-3 and a > 0 and d > 0
+    covers = a >= 0.9 * width_pt and d >= 0.9 * height_pt
+    return images[0] if upright and covers else None
+
+
+def _to_page_image(number: int, pil: Image.Image, dpi: float) -> PageImage:
+    is_color = pil.mode not in {"1", "L", "LA", "I", "I;16", "F"}
+    rgb = pil.convert("RGB")
+    array = np.asarray(rgb)[:, :, ::-1].copy()  # RGB → BGR
+    if is_color:
+        is_color = _has_colour(array)
+    return PageImage(number=number, image=array, dpi=dpi, is_color=is_color)
+
+
+def _has_colour(bgr: np.ndarray) -> bool:
+    """True when some pixels are clearly coloured (a grey scan saved as RGB is not)."""
+    small = bgr[::8, ::8].astype(np.int16)
+    spread = small.max(axis=2) - small.min(axis=2)
+    return bool((spread > 40).mean() > 0.0005)
+
+
+def open_document(path: Path, limits: LimitSettings, filename: str | None = None) -> Document:
+    """Open a file; size is checked before the bytes are read."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"cannot read file ({exc.strerror})") from exc
+    if size > limits.max_bytes:
+        raise InputError(f"file too large ({size} bytes > {limits.max_bytes})")
+    if path.is_dir():
+        raise InputError("is a directory")
+    return Document(path.read_bytes(), filename or path.name, limits)
