@@ -1,0 +1,191 @@
+"""Layout stage: ruled lines (OpenCV) → a grid of cells (layoutparser blocks).
+
+Each ruled line is fitted as a straight line through its pixels, so a table that is still
+a little tilted or seen in perspective gives exact cell quadrilaterals (where lines cross)
+instead of axis-aligned guesses. Broken and faint lines are bridged before fitting, and
+pieces of one line are joined. A row is the band between two lines that cross the value
+column, so a label that wraps onto two lines stays one row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import layoutparser as lp
+import numpy as np
+
+from worker.pipeline.preprocess import PreparedPage, line_masks
+
+COLUMN_ROLES = ("label", "unit", "value")
+
+
+@dataclass(frozen=True)
+class FittedLine:
+    """y = slope·x + offset for a horizontal rule, x = slope·y + offset for a vertical one."""
+
+    slope: float
+    offset: float
+    start: float  # extent along the line's own direction
+    end: float
+
+    def at(self, t: float) -> float:
+        return self.slope * t + self.offset
+
+    @property
+    def length(self) -> float:
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class TableGrid:
+    """Cells of one table page: `layout` holds a TextBlock per cell (type = column role)."""
+
+    page: int
+    rows: int
+    layout: lp.Layout = field(repr=False)
+    frame: tuple[float, float, float, float]  # x0, y0, x1, y1 of the ruled table
+
+    def cell(self, row: int, role: str) -> lp.TextBlock:
+        return self._index[(row, role)]
+
+    @property
+    def _index(self) -> dict[tuple[int, str], lp.TextBlock]:
+        cache = self.__dict__.get("_index_cache")
+        if cache is None:
+            cache = {(int(b.id), b.type): b for b in self.layout}
+            object.__setattr__(self, "_index_cache", cache)
+        return cache
+
+
+def _fit_components(mask: np.ndarray, min_length: float, horizontal: bool) -> list[FittedLine]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    lines = []
+    for label in range(1, count):
+        x, y, w, h, _ = stats[label]
+        if (w if horizontal else h) < min_length:
+            continue
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+        xs, ys = xs + x, ys + y
+        along, across = (xs, ys) if horizontal else (ys, xs)
+        if len(along) > 4000:
+            pick = np.linspace(0, len(along) - 1, 4000).astype(int)
+            along, across = along[pick], across[pick]
+        slope, offset = np.polyfit(along.astype(np.float64), across.astype(np.float64), 1)
+        lines.append(FittedLine(float(slope), float(offset), float(along.min()), float(along.max())))
+    return lines
+
+
+def _merge(lines: list[FittedLine], tolerance: float, reference: float) -> list[FittedLine]:
+    """Join pieces of one rule (and double-drawn rules) that lie within `tolerance`."""
+    lines = sorted(lines, key=lambda ln: ln.at(reference))
+    merged: list[list[FittedLine]] = []
+    for line in lines:
+        if merged and abs(line.at(reference) - merged[-1][-1].at(reference)) <= tolerance:
+            merged[-1].append(line)
+        else:
+            merged.append([line])
+    result = []
+    for group in merged:
+        weights = np.array([g.length for g in group])
+        slope = float(np.average([g.slope for g in group], weights=weights))
+        center = float(np.average([g.at(reference) for g in group], weights=weights))
+        result.append(
+            FittedLine(slope, center - slope * reference, min(g.start for g in group), max(g.end for g in group))
+        )
+    return result
+
+
+def _intersect(h: FittedLine, v: FittedLine) -> tuple[float, float]:
+    """Crossing of y = a·x + b and x = c·y + d."""
+    a, b, c, d = h.slope, h.offset, v.slope, v.offset
+    y = (a * d + b) / (1 - a * c)
+    return c * y + d, y
+
+
+def _column_rules(verticals: list[FittedLine], height: float) -> list[FittedLine] | None:
+    """The four rules of a label | unit | value table, chosen among the long verticals."""
+    if len(verticals) < 3:
+        return None
+    longest = max(v.length for v in verticals)
+    tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.08 * height]
+    if len(tall) < 3:
+        return None
+    mid = float(np.median([(v.start + v.end) / 2 for v in tall]))
+    tall.sort(key=lambda v: v.at(mid))
+    if len(tall) == 3:  # no outer right or left rule: cannot tell the value column's edge
+        return None
+    # Label column is the widest; the unit and value columns are the last two.
+    left, right = tall[0], tall[-1]
+    inner = tall[1:-1]
+    split = inner[-1]
+    unit_left = inner[-2] if len(inner) >= 2 else None
+    if unit_left is None:
+        return None
+    return [left, unit_left, split, right]
+
+
+def find_grid(page: PreparedPage) -> TableGrid | None:
+    """The ruled label | unit | value grid of a page, or None when the page has none."""
+    horizontal, vertical = line_masks(page.ink, page.dpi)
+    height, width = page.ink.shape
+    verticals = _merge(
+        _fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2
+    )
+    columns = _column_rules(verticals, height)
+    if columns is None:
+        return None
+    horizontals = _merge(
+        _fit_components(horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2
+    )
+    mid_y = float(np.median([(v.start + v.end) / 2 for v in columns]))
+    value_left, value_right = columns[2].at(mid_y), columns[3].at(mid_y)
+    value_center = (value_left + value_right) / 2
+    slack = (value_right - value_left) * 0.25
+    # A row rule crosses the whole value column (label rules may be broken by wrapped text).
+    rules = [
+        h for h in horizontals if h.start <= value_left + slack and h.end >= value_right - slack
+    ]
+    rules.sort(key=lambda h: h.at(value_center))
+    top, bottom = min(c.start for c in columns), max(c.end for c in columns)
+    tolerance = page.dpi * 0.05
+    rules = [h for h in rules if top - tolerance <= h.at(value_center) <= bottom + tolerance]
+    rules = _drop_thin_bands(rules, value_center, page.dpi * 0.06)
+    if len(rules) < 3:
+        return None
+    blocks = []
+    for row, (upper, lower) in enumerate(zip(rules, rules[1:], strict=False)):
+        for role, (left, right) in zip(COLUMN_ROLES, zip(columns, columns[1:], strict=False), strict=True):
+            quad = np.array(
+                [_intersect(upper, left), _intersect(upper, right), _intersect(lower, right), _intersect(lower, left)]
+            )
+            blocks.append(lp.TextBlock(lp.Quadrilateral(quad), id=row, type=role))
+    corners = np.array([b.block.points for b in blocks]).reshape(-1, 2)
+    frame = (*corners.min(axis=0).tolist(), *corners.max(axis=0).tolist())
+    return TableGrid(
+        page=page.number,
+        rows=len(rules) - 1,
+        layout=lp.Layout(blocks, page_data={"page": page.number}),
+        frame=tuple(float(v) for v in frame),  # type: ignore[arg-type]
+    )
+
+
+def _drop_thin_bands(rules: list[FittedLine], x: float, min_gap: float) -> list[FittedLine]:
+    """Rules closer than a text line are one rule drawn twice (or a stroke of a seal)."""
+    kept: list[FittedLine] = []
+    for rule in rules:
+        if kept and rule.at(x) - kept[-1].at(x) < min_gap:
+            continue
+        kept.append(rule)
+    return kept
+
+
+def cell_image(gray: np.ndarray, block: lp.TextBlock, inset: float) -> np.ndarray:
+    """The cell's inside, straightened to a rectangle, with `inset` pixels of rule cut away."""
+    quad = np.asarray(block.block.points, np.float32)
+    width = float(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    height = float(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    w, h = max(int(round(width - 2 * inset)), 1), max(int(round(height - 2 * inset)), 1)
+    target = np.array([[-inset, -inset], [w + inset, -inset], [w + inset, h + inset], [-inset, h + inset]], np.float32)
+    matrix = cv2.getPerspectiveTransform(quad, target)
+    return cv2.warpPerspective(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)

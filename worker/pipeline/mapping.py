@@ -1,0 +1,116 @@
+"""Mapping stage: recognised rows → catalogue codes, by order as well as by text.
+
+Rows are aligned to the catalogue with a global sequence alignment (the table's order is
+the catalogue's order), scored by fuzzy label similarity (rapidfuzz), agreement of the
+numbering (一、（一）1. 其中) and of the unit. A row that OCR garbled still lands on the
+right code when its neighbours are sure, a missing row leaves its code unmatched instead
+of shifting every value below it, and an extra row (a repeated header, a stray line) is
+skipped.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from models.catalogue import Catalogue, Indicator, split_marker
+from worker.pipeline.rows import TableRow
+
+_SKIP_ROW = -0.35  # an extra row (header, stray line) costs this much
+_SKIP_CODE = -0.30  # a catalogue row that is not in the table
+_HEADER_WORDS = ("统计指标", "指标", "统计数", "单位")
+
+
+@dataclass(frozen=True)
+class RowMatch:
+    indicator: Indicator
+    row: TableRow | None
+    similarity: float  # label similarity in [0, 1]; 0 when unmatched
+
+
+def normalize_label(text: str) -> str:
+    """Compare labels without the noise of width, spacing and bracket style."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"\s+", "", text)
+    return text.replace("【", "[").replace("】", "]").replace("：", ":")
+
+
+def normalize_unit(text: str) -> str:
+    text = normalize_label(text)
+    return "—" if text and set(text) <= set("—―─-_一~") else text
+
+
+def is_header_row(row: TableRow) -> bool:
+    label = normalize_label(row.label.text)
+    value = normalize_label(row.value.text)
+    return (fuzz.ratio(label, "统计指标") >= 70 and len(label) <= 6) or value in {"统计数", "数"}
+
+
+def label_similarity(read: str, indicator: Indicator) -> float:
+    """Similarity of a read label to an indicator's label, in [0, 1]."""
+    read_norm = normalize_label(read)
+    if not read_norm:
+        return 0.0
+    full = fuzz.ratio(read_norm, normalize_label(indicator.label)) / 100
+    _, marker, rest = split_marker(read_norm)
+    text = fuzz.ratio(rest, normalize_label(indicator.text)) / 100
+    similarity = max(full, text * 0.95)
+    if marker and indicator.marker and normalize_label(marker)[:-1] == normalize_label(indicator.marker)[:-1]:
+        similarity = min(1.0, similarity + 0.05)
+    return similarity
+
+
+def _gain(row: TableRow, indicator: Indicator) -> tuple[float, float]:
+    similarity = label_similarity(row.label.text, indicator)
+    gain = similarity - 0.5
+    unit = normalize_unit(row.unit.text)
+    if unit and unit == normalize_unit(indicator.unit):
+        gain += 0.1
+    return gain, similarity
+
+
+def map_rows(rows: list[TableRow], catalogue: Catalogue) -> list[RowMatch]:
+    """One RowMatch per catalogue indicator, in catalogue order."""
+    rows = [r for r in rows if not is_header_row(r)]
+    indicators = catalogue.indicators
+    n, m = len(rows), len(indicators)
+    gains = np.zeros((n, m))
+    sims = np.zeros((n, m))
+    for i, row in enumerate(rows):
+        for j, indicator in enumerate(indicators):
+            gains[i, j], sims[i, j] = _gain(row, indicator)
+    score = np.zeros((n + 1, m + 1))
+    score[1:, 0] = _SKIP_ROW * np.arange(1, n + 1)
+    score[0, 1:] = _SKIP_CODE * np.arange(1, m + 1)
+    move = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip row, 2 skip code
+    move[1:, 0], move[0, 1:] = 1, 2
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            options = (
+                score[i - 1, j - 1] + gains[i - 1, j - 1],
+                score[i - 1, j] + _SKIP_ROW,
+                score[i, j - 1] + _SKIP_CODE,
+            )
+            best = int(np.argmax(options))
+            score[i, j], move[i, j] = options[best], best
+    matched: dict[int, tuple[TableRow, float]] = {}
+    i, j = n, m
+    while i > 0 or j > 0:
+        step = move[i, j]
+        if step == 0:
+            matched[j - 1] = (rows[i - 1], float(sims[i - 1, j - 1]))
+            i, j = i - 1, j - 1
+        elif step == 1:
+            i -= 1
+        else:
+            j -= 1
+    return [
+        RowMatch(indicator=ind, row=matched[k][0], similarity=matched[k][1])
+        if k in matched
+        else RowMatch(indicator=ind, row=None, similarity=0.0)
+        for k, ind in enumerate(indicators)
+    ]

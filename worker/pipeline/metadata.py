@@ -1,0 +1,80 @@
+"""Report metadata: the reporting unit (填报单位) and the year, from the text above the table."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from worker.pipeline.ocr import DetectedLine, OcrEngine
+from worker.pipeline.preprocess import PreparedPage
+
+_UNIT_LINE = re.compile(r"填\s*报\s*单\s*位\s*(?:[(（]\s*盖\s*章\s*[)）])?\s*[:：]?\s*(.*)")
+_YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*度")
+_TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_TRAILING_DATE = re.compile(r"\s*(?:(?:19|20)\d{2}\s*年.*|\d{4}[-./]\d{1,2}.*)$")
+TABLE_TITLE = "政府信息公开情况统计表"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    unit_name: str | None
+    year: int | None
+    title_found: bool
+
+
+def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> list[DetectedLine]:
+    """Detect and read the text lines between the top of the page and the table."""
+    bottom = int(min(max(table_top + page.dpi * 0.05, 0), page.gray.shape[0]))
+    top = max(bottom - int(page.dpi * 2.2), 0)  # title, year and unit line sit just above
+    if bottom - top < page.dpi * 0.1:
+        return []
+    region = np.ascontiguousarray(page.gray[top:bottom])
+    lines = engine.read_region(np.dstack([region] * 3))
+    return [
+        DetectedLine(box=(x0, y0 + top, x1, y1 + top), read=line.read)
+        for line in lines
+        for (x0, y0, x1, y1) in [line.box]
+    ]
+
+
+def parse_heading(lines: list[DetectedLine]) -> Metadata:
+    """Unit name and year from the heading lines, read top to bottom, left to right."""
+    text_lines = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(lines)]
+    unit_name = None
+    year = None
+    for index, text in enumerate(text_lines):
+        m = _UNIT_LINE.search(text)
+        if m and unit_name is None:
+            name = m.group(1).strip()
+            if not name and index + 1 < len(text_lines):  # the name was read as its own line
+                name = text_lines[index + 1]
+            name = _TRAILING_DATE.sub("", name).strip(" :：")
+            unit_name = name or None
+        y = _YEAR.search(text)
+        if y and year is None:
+            year = int(y.group(1))
+    if year is None:
+        for text in text_lines:
+            y = _TITLE_YEAR.search(text)
+            if y:
+                year = int(y.group(1))
+                break
+    title_found = any("统计表" in t or "信息公开情况" in t for t in text_lines)
+    return Metadata(unit_name=unit_name, year=year, title_found=title_found)
+
+
+def _join_rows(lines: list[DetectedLine]) -> list[str]:
+    """Texts of detected pieces that share a printed line, joined left to right."""
+    rows: list[list[DetectedLine]] = []
+    for line in sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
+        center = (line.box[1] + line.box[3]) / 2
+        if rows:
+            last = rows[-1][0]
+            if abs(center - (last.box[1] + last.box[3]) / 2) < 0.5 * (last.box[3] - last.box[1]):
+                rows[-1].append(line)
+                continue
+        rows.append([line])
+    return ["".join(p.read.text for p in sorted(row, key=lambda ln: ln.box[0])) for row in rows]

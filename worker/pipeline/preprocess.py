@@ -1,0 +1,240 @@
+"""Preprocess stage: a page image → an upright, deskewed, seal-suppressed grey image.
+
+Red seal ink is removed by reading the red channel (red is as bright as paper there, black
+text stays dark), and where it was found it is remembered so the fields under a seal are
+flagged. Grey or black seals (fax, grey scans) cannot be removed; they are found as
+rings of seal size and flagged the same way. Every geometric change is kept as a 3×3
+matrix so that boxes can be reported in the original page's pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from worker.pipeline.load import PageImage
+
+_SKEW_RANGE = 5.0  # degrees, either way
+_SEAL_RADIUS_INCH = (0.55, 1.05)  # round official seals are 40–42 mm across
+
+
+@dataclass(frozen=True)
+class Seal:
+    """A seal's extent in prepared-page pixels."""
+
+    box: tuple[float, float, float, float]
+    kind: str  # "red" or "grey"
+
+
+@dataclass(frozen=True)
+class PreparedPage:
+    number: int
+    gray: np.ndarray = field(repr=False)  # upright, deskewed, seal ink removed; uint8
+    ink: np.ndarray = field(repr=False)  # binary ink mask of `gray` (255 = ink)
+    to_original: np.ndarray = field(repr=False)  # 3×3: prepared pixel → original page pixel
+    dpi: float
+    seals: tuple[Seal, ...]
+    rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
+    skew: float  # degrees removed
+
+    def original_box(self, box: tuple[float, float, float, float]) -> list[float]:
+        """Map a box of this prepared page to the original page's pixels."""
+        x0, y0, x1, y1 = box
+        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], np.float64)
+        mapped = cv2.perspectiveTransform(corners[None], self.to_original)[0]
+        return [round(float(v), 1) for v in (*mapped.min(axis=0), *mapped.max(axis=0))]
+
+
+def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grey image with red ink turned to paper, and the mask of the red ink (255 = red)."""
+    b, g, r = (image[:, :, i].astype(np.int16) for i in range(3))
+    redness = r - np.maximum(g, b)
+    red = ((redness > 40) & (r > 90)).astype(np.uint8) * 255
+    gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    # Under red ink the red channel is as bright as paper; elsewhere keep the luminance.
+    gray = np.where(red > 0, np.maximum(gray, image[:, :, 2]), gray).astype(np.uint8)
+    return gray, red
+
+
+def binarize(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """Ink mask (255 = ink), robust to uneven light and faint print."""
+    block = int(dpi / 4) | 1
+    return cv2.adaptiveThreshold(
+        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, max(block, 15), 15
+    )
+
+
+def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
+    """Long horizontal and vertical strokes (ruled lines), bridged over small breaks."""
+    length = max(int(dpi * 0.45), 20)
+    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    bridge = max(int(dpi * 0.04), 3)
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1)))
+    vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge * 3)))
+    return horizontal, vertical
+
+
+def _alignment(ink: np.ndarray) -> tuple[float, float]:
+    """(angle, sharpness) of the rotation that makes rows of ink sharpest, by profile.
+
+    The angle is what `cv2.getRotationMatrix2D` needs to straighten the image; the sharpness
+    (squared differences of row sums, per pixel of width) compares orientations.
+    """
+    scale = 800 / max(ink.shape)
+    small = cv2.resize(ink, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    h, w = small.shape
+    center = (w / 2, h / 2)
+
+    def sharpness(angle: float) -> float:
+        rotation = cv2.getRotationMatrix2D(center, angle, 1.0)
+        turned = cv2.warpAffine(small, rotation, (w, h), flags=cv2.INTER_NEAREST)
+        rows = turned.sum(axis=1, dtype=np.float64)
+        return float(np.sum(np.diff(rows) ** 2)) / w**2
+
+    coarse = max(np.arange(-_SKEW_RANGE, _SKEW_RANGE + 1e-6, 0.5), key=sharpness)
+    fine = max(np.arange(coarse - 0.5, coarse + 0.5 + 1e-6, 0.1), key=sharpness)
+    return float(fine), sharpness(fine)
+
+
+def estimate_skew(ink: np.ndarray) -> float:
+    """Skew in degrees (positive = content turned clockwise on the page)."""
+    return -_alignment(ink)[0]
+
+
+def quarter_turns(ink: np.ndarray, dpi: float) -> int:
+    """Clockwise quarter turns that make the page upright: 0, 90, 180 or 270.
+
+    Text lines and table rows run along the page: the direction whose profile is sharper
+    (at its best skew angle) is horizontal; a page is turned only on clear evidence. Up or
+    down is settled by the table: its wide label column is on the left.
+    """
+    _, as_is = _alignment(ink)
+    _, turned = _alignment(cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE))
+    turn = 90 if turned > 1.5 * as_is else 0
+    upright = ink if turn == 0 else cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
+    if _label_column_on_right(upright, dpi):
+        turn += 180
+    return turn % 360
+
+
+def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
+    """True when the table's vertical rules crowd to the left, i.e. the page is upside down."""
+    _, vertical = line_masks(ink, dpi)
+    height, width = vertical.shape
+    columns = vertical.sum(axis=0) / 255
+    strong = np.flatnonzero(columns > 0.25 * height)
+    if len(strong) < 2:
+        return False
+    left, right = strong.min(), strong.max()
+    inner = strong[(strong > left + width * 0.02) & (strong < right - width * 0.02)]
+    if len(inner) == 0:
+        return False
+    return float(np.median(inner)) < (left + right) / 2
+
+
+_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def _turn_matrix(turn: int, width: int, height: int) -> np.ndarray:
+    """Matrix taking a pixel of the turned image back to the unturned one."""
+    if turn == 0:
+        return np.eye(3)
+    if turn == 90:  # turned (x', y') came from (y', H-1-x')... inverted below
+        forward = np.array([[0, -1, height - 1], [1, 0, 0], [0, 0, 1]], np.float64)
+    elif turn == 180:
+        forward = np.array([[-1, 0, width - 1], [0, -1, height - 1], [0, 0, 1]], np.float64)
+    else:
+        forward = np.array([[0, 1, 0], [-1, 0, width - 1], [0, 0, 1]], np.float64)
+    return np.linalg.inv(forward)
+
+
+def prepare_page(page: PageImage) -> PreparedPage:
+    """Upright, deskew and clean one page; seals are located on the way."""
+    if page.is_color:
+        gray, red = suppress_red(page.image)
+    else:
+        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+    ink = binarize(gray, page.dpi)
+    height, width = gray.shape
+    turn = quarter_turns(ink, page.dpi)
+    to_original = _turn_matrix(turn, width, height)
+    if turn:
+        gray = cv2.rotate(gray, _TURNS[turn])
+        ink = cv2.rotate(ink, _TURNS[turn])
+        red = cv2.rotate(red, _TURNS[turn]) if red is not None else None
+    skew = estimate_skew(ink)
+    if abs(skew) >= 0.1:
+        gray, ink, red, rotation = _rotate(gray, ink, red, skew)
+        to_original = to_original @ np.linalg.inv(rotation)
+    seals = _red_seals(red, page.dpi) if red is not None else _grey_seals(gray, page.dpi)
+    return PreparedPage(
+        number=page.number,
+        gray=gray,
+        ink=ink,
+        to_original=to_original,
+        dpi=page.dpi,
+        seals=seals,
+        rotation=turn,
+        skew=skew,
+    )
+
+
+def _rotate(gray, ink, red, angle):  # type: ignore[no-untyped-def]
+    h, w = gray.shape
+    rotation = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0), [0, 0, 1]])
+    affine = rotation[:2]
+    gray = cv2.warpAffine(gray, affine, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
+    ink = cv2.warpAffine(ink, affine, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    if red is not None:
+        red = cv2.warpAffine(red, affine, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
+    return gray, ink, red, rotation
+
+
+def _red_seals(red: np.ndarray, dpi: float) -> tuple[Seal, ...]:
+    """Seal extents from the red-ink mask: blobs of seal size once the ink is joined up."""
+    joined = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(dpi * 0.08) | 1,) * 2))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
+    seals = []
+    low, high = (2 * r * dpi for r in _SEAL_RADIUS_INCH)
+    for x, y, w, h, _ in stats[1:count]:
+        if low * 0.6 <= max(w, h) <= high * 1.3:
+            seals.append(Seal(box=(float(x), float(y), float(x + w), float(y + h)), kind="red"))
+    return tuple(seals)
+
+
+def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
+    """Grey/black seals: rings of seal size, found by a Hough transform at low resolution."""
+    scale = 100 / dpi  # work at 100 dpi
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    small = cv2.medianBlur(small, 3)
+    low, high = (int(r * 100) for r in _SEAL_RADIUS_INCH)
+    circles = cv2.HoughCircles(
+        small, cv2.HOUGH_GRADIENT, dp=1.5, minDist=2 * low, param1=120, param2=60,
+        minRadius=low, maxRadius=high,
+    )
+    if circles is None:
+        return ()
+    seals = []
+    for cx, cy, radius in circles[0]:
+        if _is_ring(small, cx, cy, radius):
+            x0, y0, x1, y1 = ((v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
+            seals.append(Seal(box=(x0, y0, x1, y1), kind="grey"))
+    return tuple(seals)
+
+
+def _is_ring(small: np.ndarray, cx: float, cy: float, radius: float) -> bool:
+    """A seal's outer ring is dark nearly all the way round; table corners are not."""
+    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+    dark = 0
+    for a in angles:
+        hits = 0
+        for dr in (-2, -1, 0, 1, 2):
+            x = int(round(cx + (radius + dr) * np.cos(a)))
+            y = int(round(cy + (radius + dr) * np.sin(a)))
+            if 0 <= y < small.shape[0] and 0 <= x < small.shape[1] and small[y, x] < 128:
+                hits += 1
+        dark += hits > 0
+    return dark / len(angles) > 0.8

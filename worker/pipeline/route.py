@@ -1,0 +1,63 @@
+"""Route stage: a field's evidence → its confidence, status and reasons.
+
+A pure function of the evidence and the thresholds (recorded with every result), so the
+same evidence always routes the same way and thresholds can be tuned from review data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from docextract.settings import RoutingSettings
+
+# Reasons that send a field to a person whatever the scores say.
+BLOCKING = frozenset(
+    {
+        "not_found",
+        "unreadable_value",
+        "ocr_confusion",
+        "sum_mismatch",
+        "exceeds_parent",
+        "seal_overlap",
+        "unit_mismatch",
+        "blank_value",
+        "low_ocr_confidence",
+        "low_label_match",
+    }
+)
+
+
+@dataclass(frozen=True)
+class FieldEvidence:
+    found: bool
+    ocr_score: float  # mean character probability of the value cell
+    min_char_score: float  # the weakest character
+    label_match: float  # label similarity of the matched row
+    label_score: float  # OCR score of the label
+    reasons: tuple[str, ...]  # from parsing, validation, seals and units
+
+
+@dataclass(frozen=True)
+class Routing:
+    status: str  # "accepted" or "review"
+    confidence: float
+    reasons: list[str]
+
+
+def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
+    if not evidence.found:
+        return Routing("review", 0.0, ["not_found"])
+    reasons = list(dict.fromkeys(evidence.reasons))
+    if (
+        evidence.ocr_score < thresholds.min_value_confidence
+        or evidence.min_char_score < thresholds.min_char_confidence
+    ):
+        reasons.append("low_ocr_confidence")
+    if evidence.label_match < thresholds.min_label_match:
+        reasons.append("low_label_match")
+    confidence = min(evidence.ocr_score, evidence.min_char_score ** 0.5) * min(1.0, 0.5 + evidence.label_match / 2)
+    penalty = 0.5 ** sum(r in BLOCKING for r in reasons)
+    confidence = round(confidence * penalty, 3)
+    blocked = any(r in BLOCKING for r in reasons)
+    status = "review" if blocked or confidence < thresholds.min_accept_confidence else "accepted"
+    return Routing(status, confidence, reasons)

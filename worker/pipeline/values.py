@@ -1,0 +1,52 @@
+"""Values: the text read in a value cell → the printed number, or null for a blank or dash.
+
+Common OCR confusions (O/0, l/1, 。/.) are repaired, and each repair is reported so the
+field's confidence drops: a repaired digit is a guess until someone looks at it.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+# Characters a recogniser reads for a printed dash, slash or "no value".
+_DASHES = set("—―─–-－_一~〜/／\\、.·")
+_CONFUSIONS = {
+    "O": "0", "o": "0", "D": "0", "Q": "0", "〇": "0", "○": "0",
+    "l": "1", "I": "1", "|": "1", "i": "1", "丨": "1", "！": "1", "!": "1",
+    "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "b": "6",
+    "。": ".", "，": ".", ",": ".", "·": ".", "、": ".",
+}
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class ParsedValue:
+    value: int | float | None
+    is_dash: bool  # the cell holds a dash, slash or nothing printable
+    repaired: bool  # OCR confusions were replaced to get the number
+    readable: bool  # False: the text is not a number and not a dash
+
+    @property
+    def reasons(self) -> list[str]:
+        if not self.readable:
+            return ["unreadable_value"]
+        return ["ocr_confusion"] if self.repaired else []
+
+
+def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
+    """Parse a value cell's text. `decimal_allowed` is True for amounts (万元)."""
+    cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
+    if not cleaned or set(cleaned) <= _DASHES:
+        return ParsedValue(None, is_dash=True, repaired=False, readable=True)
+    repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in cleaned)
+    repaired = repaired_text != cleaned
+    if not _NUMBER.match(repaired_text):
+        return ParsedValue(None, is_dash=False, repaired=repaired, readable=False)
+    if "." in repaired_text:
+        number: int | float = float(repaired_text)
+        # A count printed with a decimal point is most likely a misread mark.
+        readable = decimal_allowed
+        return ParsedValue(number, is_dash=False, repaired=repaired, readable=readable)
+    return ParsedValue(int(repaired_text), is_dash=False, repaired=repaired, readable=True)
