@@ -21,7 +21,7 @@ from models.schemas import (
     TemplateInfo,
 )
 from worker.pipeline.layout import TableGrid, find_grid
-from worker.pipeline.load import Document, open_document
+from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.mapping import RowMatch, map_rows, normalize_unit
 from worker.pipeline.metadata import Metadata, parse_heading, read_heading
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
@@ -36,6 +36,7 @@ _MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not 
 
 @dataclass(frozen=True)
 class TablePage:
+    page: PageImage
     prepared: PreparedPage
     grid: TableGrid
 
@@ -94,7 +95,7 @@ class Extractor:
             prepared = prepare_page(page)
             grid = find_grid(prepared)
             if grid is not None:
-                found.append(TablePage(prepared, grid))
+                found.append(TablePage(page, prepared, grid))
         return found
 
     def _metadata(self, first: TablePage) -> Metadata:

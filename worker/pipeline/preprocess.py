@@ -100,24 +100,19 @@ def _alignment(ink: np.ndarray) -> tuple[float, float]:
 
 
 def estimate_skew(ink: np.ndarray) -> float:
-    """Skew in degrees (positive = content turned clockwise on the page)."""
+    """Skew in degrees (positive = content turned counter-clockwise on the page)."""
     return -_alignment(ink)[0]
 
 
-def quarter_turns(ink: np.ndarray, dpi: float) -> int:
-    """Clockwise quarter turns that make the page upright: 0, 90, 180 or 270.
+def is_sideways(ink: np.ndarray) -> bool:
+    """True when text lines and table rows run down the page (a quarter turn off).
 
-    Text lines and table rows run along the page: the direction whose profile is sharper
-    (at its best skew angle) is horizontal; a page is turned only on clear evidence. Up or
-    down is settled by the table: its wide label column is on the left.
+    The direction whose profile is sharper (at its best skew angle) is horizontal; a page
+    is turned only on clear evidence.
     """
     _, as_is = _alignment(ink)
     _, turned = _alignment(cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE))
-    turn = 90 if turned > 1.5 * as_is else 0
-    upright = ink if turn == 0 else cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE)
-    if _label_column_on_right(upright, dpi):
-        turn += 180
-    return turn % 360
+    return turned > 1.5 * as_is
 
 
 def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
@@ -152,23 +147,32 @@ def _turn_matrix(turn: int, width: int, height: int) -> np.ndarray:
 
 
 def prepare_page(page: PageImage) -> PreparedPage:
-    """Upright, deskew and clean one page; seals are located on the way."""
+    """Upright, deskew and clean one page; seals are located on the way.
+
+    Sideways pages are turned first, then deskewed; upside-down is judged last, on the
+    straightened page, from the side the table's wide label column is on.
+    """
     if page.is_color:
         gray, red = suppress_red(page.image)
     else:
         gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
     ink = binarize(gray, page.dpi)
     height, width = gray.shape
-    turn = quarter_turns(ink, page.dpi)
-    to_original = _turn_matrix(turn, width, height)
+    turn = 90 if is_sideways(ink) else 0
+    images = [gray, ink, red]
     if turn:
-        gray = cv2.rotate(gray, _TURNS[turn])
-        ink = cv2.rotate(ink, _TURNS[turn])
-        red = cv2.rotate(red, _TURNS[turn]) if red is not None else None
-    skew = estimate_skew(ink)
+        images = [_turn(im, 90) for im in images]
+    to_original = _turn_matrix(turn, width, height)
+    skew = estimate_skew(images[1])
     if abs(skew) >= 0.1:
-        gray, ink, red, rotation = _rotate(gray, ink, red, skew)
+        images, rotation = _rotate(images, skew)
         to_original = to_original @ np.linalg.inv(rotation)
+    if _label_column_on_right(images[1], page.dpi):
+        h, w = images[1].shape
+        images = [_turn(im, 180) for im in images]
+        to_original = to_original @ _turn_matrix(180, w, h)
+        turn += 180
+    gray, ink, red = images
     seals = _red_seals(red, page.dpi) if red is not None else _grey_seals(gray, page.dpi)
     return PreparedPage(
         number=page.number,
@@ -182,15 +186,22 @@ def prepare_page(page: PageImage) -> PreparedPage:
     )
 
 
-def _rotate(gray, ink, red, angle):  # type: ignore[no-untyped-def]
-    h, w = gray.shape
+def _turn(image: np.ndarray | None, turn: int) -> np.ndarray | None:
+    return None if image is None else cv2.rotate(image, _TURNS[turn])
+
+
+def _rotate(images: list[np.ndarray | None], angle: float) -> tuple[list[np.ndarray | None], np.ndarray]:
+    """Rotate gray, ink and red images by `-angle`; returns them and the 3×3 forward matrix."""
+    h, w = images[1].shape  # type: ignore[union-attr]
     rotation = np.vstack([cv2.getRotationMatrix2D((w / 2, h / 2), -angle, 1.0), [0, 0, 1]])
     affine = rotation[:2]
-    gray = cv2.warpAffine(gray, affine, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)
-    ink = cv2.warpAffine(ink, affine, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    if red is not None:
-        red = cv2.warpAffine(red, affine, (w, h), flags=cv2.INTER_NEAREST, borderValue=0)
-    return gray, ink, red, rotation
+    fills = (255, 0, 0)  # paper for the grey image, no ink, no red
+    modes = (cv2.INTER_LINEAR, cv2.INTER_NEAREST, cv2.INTER_NEAREST)
+    turned = [
+        None if im is None else cv2.warpAffine(im, affine, (w, h), flags=mode, borderValue=fill)
+        for im, fill, mode in zip(images, fills, modes, strict=True)
+    ]
+    return turned, rotation
 
 
 def _red_seals(red: np.ndarray, dpi: float) -> tuple[Seal, ...]:

@@ -1,0 +1,36 @@
+"""Synthetic pages for geometry tests: a ruled label | unit | value table with known rows."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from worker.pipeline.load import PageImage
+
+DPI = 150
+ROWS = 12
+TOP, LEFT, RIGHT, ROW_H = 300, 100, 1140, 40
+COLUMNS = (LEFT, 760, 900, RIGHT)
+
+
+def table_page(angle: float = 0.0, turn: int | None = None, red_seal: bool = False) -> PageImage:
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    bottom = TOP + ROWS * ROW_H
+    for i in range(ROWS + 1):
+        cv2.line(image, (LEFT, TOP + i * ROW_H), (RIGHT, TOP + i * ROW_H), (0, 0, 0), 2)
+    for x in COLUMNS:
+        cv2.line(image, (x, TOP), (x, bottom), (0, 0, 0), 2)
+    for i in range(ROWS):  # some "text" in each cell
+        y = TOP + i * ROW_H + 12
+        cv2.rectangle(image, (LEFT + 30, y), (LEFT + 300 + 10 * i, y + 16), (0, 0, 0), -1)
+        cv2.rectangle(image, (COLUMNS[2] + 100, y), (COLUMNS[2] + 130, y + 16), (0, 0, 0), -1)
+    for y in range(120, 260, 40):  # heading lines above the table
+        cv2.rectangle(image, (300, y), (900, y + 18), (0, 0, 0), -1)
+    if red_seal:
+        cv2.circle(image, (1000, TOP + 3 * ROW_H), 120, (40, 40, 220), 8)
+    if angle:
+        matrix = cv2.getRotationMatrix2D((620, 877), angle, 1.0)
+        image = cv2.warpAffine(image, matrix, (1241, 1754), borderValue=(255, 255, 255))
+    if turn:
+        image = cv2.rotate(image, {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}[turn])
+    return PageImage(number=1, image=image, dpi=DPI, is_color=red_seal)

@@ -1,0 +1,71 @@
+"""Preprocess and layout on synthetic pages whose geometry is known exactly."""
+
+import numpy as np
+import pytest
+
+from tests.pipeline.drawing import COLUMNS, ROW_H, ROWS, TOP, table_page
+from worker.pipeline.layout import find_grid
+from worker.pipeline.preprocess import prepare_page, suppress_red
+
+
+@pytest.mark.parametrize("angle", [-4.0, -1.5, 0.0, 2.0, 4.5])
+def test_skew_is_measured_and_removed(angle):
+    prepared = prepare_page(table_page(angle=angle))
+    assert prepared.skew == pytest.approx(angle, abs=0.15)
+    grid = find_grid(prepared)
+    assert grid is not None and grid.rows == ROWS
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_quarter_turned_pages_are_set_upright(turn):
+    page = table_page(turn=turn)
+    prepared = prepare_page(page)
+    assert prepared.rotation == (360 - turn) % 360
+    grid = find_grid(prepared)
+    assert grid is not None and grid.rows == ROWS
+
+
+@pytest.mark.parametrize(("angle", "turn"), [(0.0, None), (3.0, None), (0.0, 90), (-2.0, 180)])
+def test_cell_boxes_map_back_to_the_original_page(angle, turn):
+    page = table_page(angle=angle, turn=turn)
+    prepared = prepare_page(page)
+    grid = find_grid(prepared)
+    box = prepared.original_box(tuple(float(v) for v in grid.cell(0, "value").coordinates))
+    # The value cell of row 0 is dark-ruled on the original page: its centre is inside
+    # the table and its size is that of a cell, whatever turn or skew was undone.
+    width, height = box[2] - box[0], box[3] - box[1]
+    expected = sorted([COLUMNS[3] - COLUMNS[2], ROW_H])
+    assert sorted([width, height])[0] == pytest.approx(expected[0], abs=25)
+    assert sorted([width, height])[1] == pytest.approx(expected[1], abs=40)
+
+
+def test_grid_rows_and_columns_of_an_upright_table():
+    grid = find_grid(prepare_page(table_page()))
+    assert grid is not None
+    assert grid.rows == ROWS
+    x0, y0, x1, y1 = (float(v) for v in grid.cell(2, "unit").coordinates)
+    assert (x0, x1) == (pytest.approx(COLUMNS[1], abs=3), pytest.approx(COLUMNS[2], abs=3))
+    assert (y0, y1) == (pytest.approx(TOP + 2 * ROW_H, abs=3), pytest.approx(TOP + 3 * ROW_H, abs=3))
+    assert {b.type for b in grid.layout} == {"label", "unit", "value"}
+    assert len(grid.layout) == 3 * ROWS
+
+
+def test_narrative_page_has_no_grid():
+    page = table_page()
+    page.image[:] = 255
+    for y in range(200, 1500, 45):
+        page.image[y : y + 18, 150:1100] = 0
+    assert find_grid(prepare_page(page)) is None
+
+
+def test_red_seal_is_removed_and_located_over_the_value_cells():
+    page = table_page(red_seal=True)
+    gray, red = suppress_red(page.image)
+    ring = red > 0
+    assert ring.sum() > 1000
+    assert gray[ring].min() > 180  # seal ink became paper
+    prepared = prepare_page(page)
+    assert [s.kind for s in prepared.seals] == ["red"]
+    x0, y0, x1, y1 = prepared.seals[0].box
+    assert x0 == pytest.approx(880, abs=12) and x1 == pytest.approx(1120, abs=12)
+    assert np.mean([y0, y1]) == pytest.approx(TOP + 3 * ROW_H, abs=12)

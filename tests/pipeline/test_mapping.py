@@ -1,0 +1,55 @@
+from models.catalogue import load_catalogue
+from worker.pipeline.mapping import map_rows
+from worker.pipeline.rows import CellRead, TableRow
+
+CATALOGUE = load_catalogue("GK2008")
+
+
+def cell(text: str) -> CellRead:
+    return CellRead(text=text, score=0.99, min_char_score=0.98, blank=not text, lines=1)
+
+
+def table_rows(labels: list[tuple[str, str, str]]) -> list[TableRow]:
+    return [
+        TableRow(page=1, index=i, label=cell(label), unit=cell(unit), value=cell(value),
+                 value_box=(0, i, 1, i + 1), seal_over_value=False)
+        for i, (label, unit, value) in enumerate(labels)
+    ]
+
+
+def catalogue_rows() -> list[tuple[str, str, str]]:
+    return [(ind.label, ind.unit, str(i)) for i, ind in enumerate(CATALOGUE.indicators)]
+
+
+def values_by_code(rows):
+    return {m.indicator.code: (m.row.value.text if m.row else None) for m in map_rows(rows, CATALOGUE)}
+
+
+def test_clean_table_maps_row_for_row_and_skips_the_header():
+    rows = table_rows([("统计指标", "单位", "统计数"), *catalogue_rows()])
+    mapped = values_by_code(rows)
+    assert mapped == {ind.code: str(i) for i, ind in enumerate(CATALOGUE.indicators)}
+
+
+def test_missing_row_leaves_its_code_unmatched_without_shifting_the_rest():
+    labels = catalogue_rows()
+    missing = CATALOGUE.codes.index("GK2008-3.1.2")
+    del labels[missing]
+    mapped = values_by_code(table_rows(labels))
+    assert mapped["GK2008-3.1.2"] is None
+    assert mapped["GK2008-3.1.1"] == str(missing - 1)
+    assert mapped["GK2008-3.1.3"] == str(missing + 1)
+    assert mapped["GK2008-9.3"] == str(len(CATALOGUE) - 1)
+
+
+def test_garbled_and_repeated_labels_land_on_the_right_codes_by_order():
+    labels = catalogue_rows()
+    index = CATALOGUE.codes.index("GK2008-5.2")  # （二）被依法纠错数 also exists under 四
+    labels[index] = ("（二）被依汰纠镨", "件", "X")
+    split = CATALOGUE.codes.index("GK2008-8")
+    # A repeated header where the table continues on the next page.
+    labels.insert(split, ("统计指标", "单位", "统计数"))
+    mapped = values_by_code(table_rows(labels))
+    assert mapped["GK2008-5.2"] == "X"
+    assert mapped["GK2008-4.2"] == str(CATALOGUE.codes.index("GK2008-4.2"))
+    assert mapped["GK2008-8"] == str(split)

@@ -1,0 +1,41 @@
+from docextract.settings import RoutingSettings
+from worker.pipeline.route import FieldEvidence, route
+
+THRESHOLDS = RoutingSettings()
+
+
+def evidence(**overrides):
+    base = dict(found=True, ocr_score=0.999, min_char_score=0.998, label_match=0.95, label_score=0.99, reasons=())
+    return FieldEvidence(**{**base, **overrides})
+
+
+def test_confident_clean_field_is_accepted():
+    routing = route(evidence(), THRESHOLDS)
+    assert routing.status == "accepted"
+    assert routing.reasons == []
+    assert routing.confidence >= THRESHOLDS.min_accept_confidence
+
+
+def test_missing_row_is_reviewed_as_not_found():
+    routing = route(evidence(found=False), THRESHOLDS)
+    assert (routing.status, routing.confidence, routing.reasons) == ("review", 0.0, ["not_found"])
+
+
+def test_weak_digit_is_reviewed():
+    routing = route(evidence(min_char_score=0.5), THRESHOLDS)
+    assert routing.status == "review"
+    assert routing.reasons == ["low_ocr_confidence"]
+
+
+def test_validation_and_seal_reasons_block_acceptance_and_lower_confidence():
+    clean = route(evidence(), THRESHOLDS)
+    flagged = route(evidence(reasons=("sum_mismatch", "seal_overlap")), THRESHOLDS)
+    assert flagged.status == "review"
+    assert flagged.reasons == ["sum_mismatch", "seal_overlap"]
+    assert flagged.confidence < clean.confidence / 2
+
+
+def test_poor_label_match_is_reviewed():
+    routing = route(evidence(label_match=0.3), THRESHOLDS)
+    assert routing.status == "review"
+    assert routing.reasons == ["low_label_match"]

@@ -1,0 +1,29 @@
+import pytest
+
+from worker.pipeline.values import parse_value
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal", "value", "reasons"),
+    [
+        ("138", False, 138, []),
+        ("１２３", False, 123, []),  # full-width digits
+        ("3.5", True, 3.5, []),
+        ("12.35", True, 12.35, []),
+        ("3。5", True, 3.5, ["ocr_confusion"]),
+        ("1O", False, 10, ["ocr_confusion"]),
+        ("l2", False, 12, ["ocr_confusion"]),
+        ("——", False, None, []),
+        ("-", False, None, []),
+        ("/", False, None, []),
+        ("", False, None, []),
+        ("一", False, None, []),  # a dash read as the character for one
+        ("abc", False, None, ["unreadable_value"]),
+        ("4.5", False, 4.5, ["unreadable_value"]),  # a count with a decimal point
+    ],
+)
+def test_parse_value(text, decimal, value, reasons):
+    parsed = parse_value(text, decimal_allowed=decimal)
+    assert parsed.value == value
+    assert type(parsed.value) is type(value)
+    assert parsed.reasons == reasons

@@ -1,0 +1,56 @@
+"""End to end on real scans with the real PP-OCR models (a few pages only)."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from docextract.cli import app
+from tests.conftest import SAMPLES, sample_gt
+
+pytestmark = pytest.mark.ocr
+
+
+def test_sample_scan_extracts_every_field_right_and_in_contract_order(extractor):
+    gt = sample_gt("sample_001")
+    result = extractor.extract_file(SAMPLES / "sample_001.pdf")
+    assert result.schema_version == "1"
+    assert result.source.pages == 4
+    assert result.source.sha256 == "c2fcf1c48ea796175817a9090932e09ed9b418756b086e51ac511d495c3f25ee"
+    assert result.template is not None
+    assert (result.template.id, result.template.pages) == ("GK2008", gt["table_pages"])
+    assert [f.code for f in result.fields] == list(gt["fields"])
+    assert {f.code: f.value for f in result.fields} == gt["fields"]
+    assert result.report.year == gt["year"]
+    for field in result.fields:
+        box = gt["value_cells"][field.code]["bbox"]
+        assert field.page == gt["value_cells"][field.code]["page"]
+        assert field.bbox == pytest.approx(box, abs=4)
+
+
+def test_seal_over_values_sends_those_fields_to_review(extractor):
+    gt = sample_gt("sample_002")
+    result = extractor.extract_file(SAMPLES / "sample_002.pdf")
+    reviewed = {f.code for f in result.fields if "seal_overlap" in f.reasons}
+    assert reviewed == set(gt["seal_covered_codes"])
+    assert all(result.field(code).status == "review" for code in reviewed)
+    assert result.status == "needs_review"
+    assert result.template.pages == [3, 4]  # the table continues on the next page
+
+
+def test_cli_writes_results_and_reports_unreadable_inputs_without_stopping(tmp_path):
+    bad = tmp_path / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.4 truncated")
+    runner = CliRunner()
+    outcome = runner.invoke(
+        app,
+        ["extract", str(bad), str(SAMPLES / "sample_004.jpg"), "--out", str(tmp_path / "out"),
+         "--overlay", str(tmp_path / "overlay"), "--jobs", "1"],
+    )
+    assert outcome.exit_code == 1
+    assert f"docextract: {bad}: corrupt PDF" in outcome.stderr
+    written = json.loads((tmp_path / "out" / "sample_004.json").read_text(encoding="utf-8"))
+    assert written["source"]["filename"] == "sample_004.jpg"
+    assert len(written["fields"]) == 65
+    assert not (tmp_path / "out" / "broken.json").exists()
+    assert (tmp_path / "overlay" / "sample_004_p1.png").stat().st_size > 10_000
