@@ -32,5 +32,6 @@ def table_page(angle: float = 0.0, turn: int | None = None, red_seal: bool = Fal
         matrix = cv2.getRotationMatrix2D((620, 877), angle, 1.0)
         image = cv2.warpAffine(image, matrix, (1241, 1754), borderValue=(255, 255, 255))
     if turn:
-        image = cv2.rotate(image, {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}[turn])
+        codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+        image = cv2.rotate(image, codes[turn])
     return PageImage(number=1, image=image, dpi=DPI, is_color=red_seal)

@@ -179,6 +179,8 @@ def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> li
     reasons = []
     if row.seal_over_value:
         reasons.append("seal_overlap")
+    if row.value.slanted and parsed.value is not None:
+        reasons.append("ocr_confusion")  # a leaning stroke read as a digit may be a "/"
     unit = normalize_unit(row.unit.text)
     if unit and unit != normalize_unit(indicator.unit):
         reasons.append("unit_mismatch")

@@ -10,6 +10,7 @@ column, so a label that wraps onto two lines stays one row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import cv2
 import layoutparser as lp
@@ -154,8 +155,8 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
     if len(rules) < 3:
         return None
     blocks = []
-    for row, (upper, lower) in enumerate(zip(rules, rules[1:], strict=False)):
-        for role, (left, right) in zip(COLUMN_ROLES, zip(columns, columns[1:], strict=False), strict=True):
+    for row, (upper, lower) in enumerate(pairwise(rules)):
+        for role, (left, right) in zip(COLUMN_ROLES, pairwise(columns), strict=True):
             quad = np.array(
                 [_intersect(upper, left), _intersect(upper, right), _intersect(lower, right), _intersect(lower, left)]
             )
@@ -185,7 +186,7 @@ def cell_image(gray: np.ndarray, block: lp.TextBlock, inset: float) -> np.ndarra
     quad = np.asarray(block.block.points, np.float32)
     width = float(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
     height = float(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
-    w, h = max(int(round(width - 2 * inset)), 1), max(int(round(height - 2 * inset)), 1)
+    w, h = max(round(width - 2 * inset), 1), max(round(height - 2 * inset), 1)
     target = np.array([[-inset, -inset], [w + inset, -inset], [w + inset, h + inset], [-inset, h + inset]], np.float32)
     matrix = cv2.getPerspectiveTransform(quad, target)
     return cv2.warpPerspective(gray, matrix, (w, h), flags=cv2.INTER_LINEAR, borderValue=255)

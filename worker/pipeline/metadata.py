@@ -14,7 +14,7 @@ from worker.pipeline.preprocess import PreparedPage
 _UNIT_LINE = re.compile(r"填\s*报\s*单\s*位\s*(?:[(（]\s*盖\s*章\s*[)）])?\s*[:：]?\s*(.*)")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*度")
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
-_TRAILING_DATE = re.compile(r"\s*(?:(?:19|20)\d{2}\s*年.*|\d{4}[-./]\d{1,2}.*)$")
+_TRAILING_DATE = re.compile(r"\s*(?:填\s*报\s*(?:日\s*期|时\s*间).*|(?:19|20)\d{2}\s*年.*|\d{4}[-./]\d{1,2}.*)$")
 TABLE_TITLE = "政府信息公开情况统计表"
 
 
@@ -56,8 +56,8 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
         y = _YEAR.search(text)
         if y and year is None:
             year = int(y.group(1))
-    if year is None:
-        for text in text_lines:
+    if year is None:  # a title such as 2017年政府信息公开工作年度报告, never a fill-in date
+        for text in (t for t in text_lines if "报告" in t or "统计" in t):
             y = _TITLE_YEAR.search(text)
             if y:
                 year = int(y.group(1))

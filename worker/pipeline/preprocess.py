@@ -69,10 +69,15 @@ def binarize(gray: np.ndarray, dpi: float) -> np.ndarray:
 def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """Long horizontal and vertical strokes (ruled lines), bridged over small breaks."""
     length = max(int(dpi * 0.45), 20)
-    horizontal = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    vertical = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)))
+    horizontal = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+    )
+    vertical = cv2.morphologyEx(
+        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+    )
     bridge = max(int(dpi * 0.04), 3)
-    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1)))
+    bridge_h = cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1))
+    horizontal = cv2.morphologyEx(horizontal, cv2.MORPH_CLOSE, bridge_h)
     vertical = cv2.morphologyEx(vertical, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge * 3)))
     return horizontal, vertical
 
@@ -243,8 +248,8 @@ def _is_ring(small: np.ndarray, cx: float, cy: float, radius: float) -> bool:
     for a in angles:
         hits = 0
         for dr in (-2, -1, 0, 1, 2):
-            x = int(round(cx + (radius + dr) * np.cos(a)))
-            y = int(round(cy + (radius + dr) * np.sin(a)))
+            x = round(cx + (radius + dr) * np.cos(a))
+            y = round(cy + (radius + dr) * np.sin(a))
             if 0 <= y < small.shape[0] and 0 <= x < small.shape[1] and small[y, x] < 128:
                 hits += 1
         dark += hits > 0

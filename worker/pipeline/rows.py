@@ -25,6 +25,7 @@ class CellRead:
     min_char_score: float
     blank: bool
     lines: int  # text lines found in the cell
+    slanted: bool = False  # one leaning stroke: a printed "/" that reads like 1 or 7
 
     @classmethod
     def empty(cls) -> CellRead:
@@ -96,7 +97,20 @@ def _pad_crop(crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return cv2.cvtColor(piece, cv2.COLOR_GRAY2BGR)
 
 
-def _combine(reads: list[TextRead]) -> CellRead:
+def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """True when the ink is one narrow stroke leaning more than 15° off vertical."""
+    x0, y0, x1, y1 = box
+    piece = crop[y0:y1, x0:x1]
+    if piece.size == 0 or (x1 - x0) > (y1 - y0):
+        return False
+    ys, xs = np.nonzero(piece < (float(np.median(crop)) + float(piece.min())) / 2)
+    if len(xs) < 5:
+        return False
+    slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # dx per dy
+    return abs(float(np.degrees(np.arctan(slope)))) > 15
+
+
+def _combine(reads: list[TextRead], slanted: bool = False) -> CellRead:
     if not reads:
         return CellRead.empty()
     chars = [s for r in reads for s in r.char_scores]
@@ -107,6 +121,7 @@ def _combine(reads: list[TextRead]) -> CellRead:
         min_char_score=min(chars, default=0.0),
         blank=False,
         lines=len(reads),
+        slanted=slanted and len(text) == 1,
     )
 
 
@@ -124,12 +139,15 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
     inset = max(page.dpi * 0.012, 2.0)
     crops: list[np.ndarray] = []
     owners: list[tuple[int, str]] = []
+    slanted: set[int] = set()
     for row in range(grid.rows):
         for role in ("label", "unit", "value"):
             cell = cell_image(page.gray, grid.cell(row, role), inset)
             for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
                 crops.append(_pad_crop(cell, box))
                 owners.append((row, role))
+                if role == "value" and _is_slanted_stroke(cell, box):
+                    slanted.add(row)
     reads = engine.recognize(crops) if crops else []
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
     for owner, read in zip(owners, reads, strict=True):
@@ -143,7 +161,7 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
                 index=row,
                 label=_combine(by_cell.get((row, "label"), [])),
                 unit=_combine(by_cell.get((row, "unit"), [])),
-                value=_combine(by_cell.get((row, "value"), [])),
+                value=_combine(by_cell.get((row, "value"), []), slanted=row in slanted),
                 value_box=value_box,  # type: ignore[arg-type]
                 seal_over_value=any(_overlaps(value_box, s.box) for s in page.seals),  # type: ignore[arg-type]
             )

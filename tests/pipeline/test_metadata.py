@@ -1,0 +1,29 @@
+from worker.pipeline.metadata import parse_heading
+from worker.pipeline.ocr import DetectedLine, TextRead
+
+
+def line(text: str, x0: float, y0: float, width: float = 300, height: float = 30) -> DetectedLine:
+    return DetectedLine(box=(x0, y0, x0 + width, y0 + height), read=TextRead(text, 0.99, (0.99,)))
+
+
+def test_unit_and_year_from_the_heading_lines():
+    metadata = parse_heading(
+        [
+            line("政府信息公开情况统计表", 400, 40),
+            line("（2014年度）", 520, 90),
+            line("填报单位（盖章", 80, 140, 180),
+            line("）：余姚市档案局", 262, 141, 200),  # detected as two pieces of one line
+        ]
+    )
+    assert (metadata.unit_name, metadata.year, metadata.title_found) == ("余姚市档案局", 2014, True)
+
+
+def test_unit_line_with_a_date_and_ascii_brackets():
+    metadata = parse_heading([line("填报单位(盖章):宁海县安全生产监督管理局 填报日期：2017年1月5日", 80, 140, 900)])
+    assert metadata.unit_name == "宁海县安全生产监督管理局"
+    assert metadata.year is None
+
+
+def test_missing_heading_gives_nulls():
+    assert parse_heading([]).unit_name is None
+    assert parse_heading([line("（2016年度）", 500, 60)]).year == 2016
