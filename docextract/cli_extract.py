@@ -78,6 +78,9 @@ def _init_worker(threads: int) -> None:
 
         settings = get_settings()
         if threads:
+            import cv2
+
+            cv2.setNumThreads(threads)  # OpenCV too: one core per process in a pool
             settings = settings.model_copy(update={"ocr": settings.ocr.model_copy(update={"threads": threads})})
         _worker_extractor = Extractor(settings)
 

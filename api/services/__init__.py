@@ -1,0 +1,1 @@
+"""What the routes call: queries and writes, no HTTP. The session dependency commits."""
