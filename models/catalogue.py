@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cache
 from importlib import resources
 from typing import Literal
 
@@ -71,13 +71,6 @@ class Catalogue:
     @property
     def codes(self) -> list[str]:
         return [i.code for i in self.indicators]
-
-    def get(self, code: str) -> Indicator:
-        return self._by_code[code]
-
-    @cached_property
-    def _by_code(self) -> dict[str, Indicator]:
-        return {i.code: i for i in self.indicators}
 
 
 def _read_csv(name: str) -> list[dict[str, str]]:

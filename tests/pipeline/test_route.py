@@ -5,7 +5,7 @@ THRESHOLDS = RoutingSettings()
 
 
 def evidence(**overrides):
-    base = dict(found=True, ocr_score=0.999, min_char_score=0.998, label_match=0.95, label_score=0.99, reasons=())
+    base = dict(found=True, ocr_score=0.999, min_char_score=0.998, label_match=0.95, reasons=())
     return FieldEvidence(**{**base, **overrides})
 
 

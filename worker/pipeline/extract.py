@@ -120,7 +120,7 @@ class Extractor:
     ) -> FieldResult:
         indicator, row = match.indicator, match.row
         if row is None or parsed is None:
-            routing = route(FieldEvidence(False, 0, 0, 0, 0, ()), self.settings.routing)
+            routing = route(FieldEvidence(False, 0, 0, 0, ()), self.settings.routing)
             return _field_result(indicator, None, None, routing.confidence, routing.status, routing.reasons)
         reasons = [*parsed.reasons, *_row_reasons(row, indicator, parsed), *validation]
         evidence = FieldEvidence(
@@ -128,7 +128,6 @@ class Extractor:
             ocr_score=row.value.score,
             min_char_score=row.value.min_char_score,
             label_match=match.similarity,
-            label_score=row.label.score,
             reasons=tuple(reasons),
         )
         routing = route(evidence, self.settings.routing)

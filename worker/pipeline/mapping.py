@@ -22,7 +22,6 @@ from worker.pipeline.rows import TableRow
 
 _SKIP_ROW = -0.35  # an extra row (header, stray line) costs this much
 _SKIP_CODE = -0.30  # a catalogue row that is not in the table
-_HEADER_WORDS = ("统计指标", "指标", "统计数", "单位")
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,6 @@ class TextRead:
     score: float  # mean of the character probabilities; 0.0 when nothing was read
     char_scores: tuple[float, ...]
 
-    @property
-    def min_char_score(self) -> float:
-        return min(self.char_scores, default=0.0)
-
 
 @dataclass(frozen=True)
 class DetectedLine:

@@ -104,20 +104,17 @@ def _alignment(ink: np.ndarray) -> tuple[float, float]:
     return float(fine), sharpness(fine)
 
 
-def estimate_skew(ink: np.ndarray) -> float:
-    """Skew in degrees (positive = content turned counter-clockwise on the page)."""
-    return -_alignment(ink)[0]
+def sideways_and_skew(ink: np.ndarray) -> tuple[bool, float]:
+    """Whether text lines and table rows run down the page, and the skew once they run across.
 
-
-def is_sideways(ink: np.ndarray) -> bool:
-    """True when text lines and table rows run down the page (a quarter turn off).
-
-    The direction whose profile is sharper (at its best skew angle) is horizontal; a page
-    is turned only on clear evidence.
+    The direction whose profile is sharper (at its best angle) is horizontal; a page is
+    turned only on clear evidence. Skew is in degrees, positive = content turned
+    counter-clockwise on the (turned) page.
     """
-    _, as_is = _alignment(ink)
-    _, turned = _alignment(cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE))
-    return turned > 1.5 * as_is
+    angle, as_is = _alignment(ink)
+    turned_angle, turned = _alignment(cv2.rotate(ink, cv2.ROTATE_90_CLOCKWISE))
+    sideways = turned > 1.5 * as_is
+    return sideways, -(turned_angle if sideways else angle)
 
 
 def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
@@ -163,12 +160,12 @@ def prepare_page(page: PageImage) -> PreparedPage:
         gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
     ink = binarize(gray, page.dpi)
     height, width = gray.shape
-    turn = 90 if is_sideways(ink) else 0
+    sideways, skew = sideways_and_skew(ink)
+    turn = 90 if sideways else 0
     images = [gray, ink, red]
     if turn:
         images = [_turn(im, 90) for im in images]
     to_original = _turn_matrix(turn, width, height)
-    skew = estimate_skew(images[1])
     if abs(skew) >= 0.1:
         images, rotation = _rotate(images, skew)
         to_original = to_original @ np.linalg.inv(rotation)

@@ -33,7 +33,6 @@ class FieldEvidence:
     ocr_score: float  # mean character probability of the value cell
     min_char_score: float  # the weakest character
     label_match: float  # label similarity of the matched row
-    label_score: float  # OCR score of the label
     reasons: tuple[str, ...]  # from parsing, validation, seals and units
 
 
