@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Iterator
@@ -66,7 +67,10 @@ def _run(
             yield path, _extract_one(path, overlay)
         return
     # One inference thread per process: processes scale across cores better than threads.
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_init_worker, initargs=(1,)) as pool:
+    # Spawned, not forked: a fork after OpenCV or onnxruntime started their thread pools
+    # in the parent (a caller that already processed images) can deadlock the children.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(1,)) as pool:
         yield from zip(inputs, pool.map(_extract_one, inputs, [overlay] * len(inputs)), strict=True)
 
 
