@@ -13,13 +13,15 @@ TOP, LEFT, RIGHT, ROW_H = 300, 100, 1140, 40
 COLUMNS = (LEFT, 760, 900, RIGHT)
 
 
-def table_page(angle: float = 0.0, turn: int | None = None, red_seal: bool = False) -> PageImage:
+def table_page(
+    angle: float = 0.0, turn: int | None = None, red_seal: bool = False, rule_width: int = 2
+) -> PageImage:
     image = np.full((1754, 1241, 3), 255, np.uint8)
     bottom = TOP + ROWS * ROW_H
     for i in range(ROWS + 1):
-        cv2.line(image, (LEFT, TOP + i * ROW_H), (RIGHT, TOP + i * ROW_H), (0, 0, 0), 2)
+        cv2.line(image, (LEFT, TOP + i * ROW_H), (RIGHT, TOP + i * ROW_H), (0, 0, 0), rule_width)
     for x in COLUMNS:
-        cv2.line(image, (x, TOP), (x, bottom), (0, 0, 0), 2)
+        cv2.line(image, (x, TOP), (x, bottom), (0, 0, 0), rule_width)
     for i in range(ROWS):  # some "text" in each cell
         y = TOP + i * ROW_H + 12
         cv2.rectangle(image, (LEFT + 30, y), (LEFT + 300 + 10 * i, y + 16), (0, 0, 0), -1)
@@ -35,3 +37,16 @@ def table_page(angle: float = 0.0, turn: int | None = None, red_seal: bool = Fal
         codes = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
         image = cv2.rotate(image, codes[turn])
     return PageImage(number=1, image=image, dpi=DPI, is_color=red_seal)
+
+
+# Where the sheet's corners land in a phone photo: a keystone (top narrower than bottom).
+PHOTO_CORNERS = np.float32([[190, 140], [1130, 170], [1210, 1680], [80, 1650]])
+
+
+def photographed(page: PageImage, background: int = 70) -> tuple[PageImage, np.ndarray]:
+    """The page photographed at an angle on a dark desk; also the sheet → photo matrix."""
+    h, w = page.image.shape[:2]
+    sheet = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    matrix = cv2.getPerspectiveTransform(sheet, PHOTO_CORNERS)
+    photo = cv2.warpPerspective(page.image, matrix, (w + 60, h + 60), borderValue=(background,) * 3)
+    return PageImage(number=page.number, image=photo, dpi=page.dpi, is_color=page.is_color), matrix

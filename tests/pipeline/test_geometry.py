@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from tests.pipeline.drawing import COLUMNS, ROW_H, ROWS, TOP, table_page
+import cv2
+
+from tests.pipeline.drawing import COLUMNS, ROW_H, ROWS, TOP, photographed, table_page
 from worker.pipeline.layout import find_grid
 from worker.pipeline.preprocess import prepare_page, suppress_red
 
@@ -48,6 +50,19 @@ def test_grid_rows_and_columns_of_an_upright_table():
     assert (y0, y1) == (pytest.approx(TOP + 2 * ROW_H, abs=3), pytest.approx(TOP + 3 * ROW_H, abs=3))
     assert {b.type for b in grid.layout} == {"label", "unit", "value"}
     assert len(grid.layout) == 3 * ROWS
+
+
+def test_phone_photo_of_a_thin_ruled_table_gives_every_row_where_it_was_photographed():
+    # Thin rules lean a few degrees in perspective, and the sheet's own edges against the
+    # desk look like long rules: neither may stop the table being found.
+    photo, sheet_to_photo = photographed(table_page(rule_width=1))
+    prepared = prepare_page(photo)
+    grid = find_grid(prepared)
+    assert grid is not None and grid.rows == ROWS
+    box = prepared.original_box(tuple(float(v) for v in grid.cell(ROWS - 1, "value").coordinates))
+    corners = np.float64([[[COLUMNS[2], TOP + (ROWS - 1) * ROW_H], [COLUMNS[3], TOP + ROWS * ROW_H]]])
+    (x0, y0), (x1, y1) = cv2.perspectiveTransform(corners, sheet_to_photo)[0]
+    assert box == pytest.approx([x0, y0, x1, y1], abs=12)
 
 
 def test_narrative_page_has_no_grid():

@@ -61,19 +61,49 @@ def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def binarize(gray: np.ndarray, dpi: float) -> np.ndarray:
     """Ink mask (255 = ink), robust to uneven light and faint print."""
     block = int(dpi / 4) | 1
-    return cv2.adaptiveThreshold(
-        gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, max(block, 15), 15
-    )
+    return cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY_INV, max(block, 15), 15)
+
+
+def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
+    """The sheet of paper in a photo taken against a darker background (255 = paper).
+
+    The sheet's edges would otherwise binarize as long ruled lines. None when the paper
+    fills the image (scans) or nothing clearly darker surrounds it.
+    """
+    scale = 400 / max(gray.shape)
+    small = cv2.GaussianBlur(cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA), (5, 5), 0)
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
+    if count < 2:
+        return None
+    sheet = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    points = cv2.findNonZero((labels == sheet).astype(np.uint8))
+    hull = cv2.convexHull(points)
+    inside = np.zeros_like(small)
+    cv2.fillConvexPoly(inside, hull, 255)
+    outside = inside == 0
+    if outside.mean() < 0.02 or np.median(small[outside]) > np.median(small[~outside]) - 40:
+        return None
+    margin = max(int(dpi * 0.04 * scale), 1)  # the dark edge itself binarizes as a line
+    inside = cv2.erode(inside, cv2.getStructuringElement(cv2.MORPH_RECT, (2 * margin + 1,) * 2))
+    return cv2.resize(inside, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
 def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     """Long horizontal and vertical strokes (ruled lines), bridged over small breaks."""
     length = max(int(dpi * 0.45), 20)
+    # A thin rule that still leans (perspective, residual skew) steps sideways every few
+    # dozen pixels; widening the ink across the rule first keeps its run unbroken.
+    widen = max(int(dpi * 0.02), 1) * 2 + 1
     horizontal = cv2.morphologyEx(
-        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+        cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, widen))),
+        cv2.MORPH_OPEN,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)),
     )
     vertical = cv2.morphologyEx(
-        ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, length))
+        cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (widen, 1))),
+        cv2.MORPH_OPEN,
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)),
     )
     bridge = max(int(dpi * 0.04), 3)
     bridge_h = cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1))
@@ -159,6 +189,9 @@ def prepare_page(page: PageImage) -> PreparedPage:
     else:
         gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
     ink = binarize(gray, page.dpi)
+    paper = paper_mask(gray, page.dpi)
+    if paper is not None:
+        ink[paper == 0] = 0
     height, width = gray.shape
     sideways, skew = sideways_and_skew(ink)
     turn = 90 if sideways else 0
@@ -225,8 +258,14 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     small = cv2.medianBlur(small, 3)
     low, high = (int(r * 100) for r in _SEAL_RADIUS_INCH)
     circles = cv2.HoughCircles(
-        small, cv2.HOUGH_GRADIENT, dp=1.5, minDist=2 * low, param1=120, param2=60,
-        minRadius=low, maxRadius=high,
+        small,
+        cv2.HOUGH_GRADIENT,
+        dp=1.5,
+        minDist=2 * low,
+        param1=120,
+        param2=60,
+        minRadius=low,
+        maxRadius=high,
     )
     if circles is None:
         return ()
