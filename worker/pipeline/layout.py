@@ -104,12 +104,23 @@ def _intersect(h: FittedLine, v: FittedLine) -> tuple[float, float]:
     return c * y + d, y
 
 
-def _column_rules(verticals: list[FittedLine], height: float) -> list[FittedLine] | None:
+def _same_extent(lines: list[FittedLine], tolerance: float) -> list[FittedLine]:
+    """The largest set of lines that start and end together: a table's rules do, while the
+    edges of a photographed sheet or a rule of another box on the page do not."""
+    groups = [
+        [ln for ln in lines if abs(ln.start - anchor.start) <= tolerance and abs(ln.end - anchor.end) <= tolerance]
+        for anchor in lines
+    ]
+    return max(groups, key=lambda g: (len(g), sum(ln.length for ln in g)), default=[])
+
+
+def _column_rules(verticals: list[FittedLine], height: float, tolerance: float) -> list[FittedLine] | None:
     """The four rules of a label | unit | value table, chosen among the long verticals."""
     if len(verticals) < 3:
         return None
     longest = max(v.length for v in verticals)
     tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.08 * height]
+    tall = _same_extent(tall, tolerance)
     if len(tall) < 3:
         return None
     mid = float(np.median([(v.start + v.end) / 2 for v in tall]))
@@ -133,7 +144,7 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
     verticals = _merge(
         _fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2
     )
-    columns = _column_rules(verticals, height)
+    columns = _column_rules(verticals, height, page.dpi * 0.5)
     if columns is None:
         return None
     horizontals = _merge(
