@@ -20,6 +20,9 @@ from worker.pipeline.values import parse_value
         ("一", False, None, []),  # a dash read as the character for one
         ("abc", False, None, ["unreadable_value"]),
         ("4.5", False, 4.5, ["unreadable_value"]),  # a count with a decimal point
+        ("24.", False, 24, ["ocr_confusion"]),  # a speck after a count
+        (".7·", False, 7, ["ocr_confusion"]),
+        ("0.", True, None, ["unreadable_value"]),  # an amount: the dot may start a lost decimal
     ],
 )
 def test_parse_value(text, decimal, value, reasons):

@@ -104,23 +104,29 @@ def _intersect(h: FittedLine, v: FittedLine) -> tuple[float, float]:
     return c * y + d, y
 
 
-def _same_extent(lines: list[FittedLine], tolerance: float) -> list[FittedLine]:
-    """The largest set of lines that start and end together: a table's rules do, while the
-    edges of a photographed sheet or a rule of another box on the page do not."""
-    groups = [
-        [ln for ln in lines if abs(ln.start - anchor.start) <= tolerance and abs(ln.end - anchor.end) <= tolerance]
-        for anchor in lines
-    ]
-    return max(groups, key=lambda g: (len(g), sum(ln.length for ln in g)), default=[])
+def _ruled_across(verticals: list[FittedLine], horizontals: list[FittedLine], tolerance: float) -> list[FittedLine]:
+    """The verticals that the table's rows are ruled up to: a table's column rules meet
+    most horizontal rules, the edges of a photographed sheet or a box beside the table
+    meet hardly any."""
+
+    def meets(v: FittedLine, h: FittedLine) -> bool:
+        x, y = _intersect(h, v)
+        return h.start - tolerance <= x <= h.end + tolerance and v.start - tolerance <= y <= v.end + tolerance
+
+    support = [sum(meets(v, h) for h in horizontals) for v in verticals]
+    most = max(support, default=0)
+    return [v for v, n in zip(verticals, support, strict=True) if n >= 0.5 * most]
 
 
-def _column_rules(verticals: list[FittedLine], height: float, tolerance: float) -> list[FittedLine] | None:
+def _column_rules(
+    verticals: list[FittedLine], horizontals: list[FittedLine], height: float, tolerance: float
+) -> list[FittedLine] | None:
     """The four rules of a label | unit | value table, chosen among the long verticals."""
     if len(verticals) < 3:
         return None
     longest = max(v.length for v in verticals)
     tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.08 * height]
-    tall = _same_extent(tall, tolerance)
+    tall = _ruled_across(tall, horizontals, tolerance)
     if len(tall) < 3:
         return None
     mid = float(np.median([(v.start + v.end) / 2 for v in tall]))
@@ -141,22 +147,22 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
     """The ruled label | unit | value grid of a page, or None when the page has none."""
     horizontal, vertical = line_masks(page.ink, page.dpi)
     height, width = page.ink.shape
-    verticals = _merge(
-        _fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2
-    )
-    columns = _column_rules(verticals, height, page.dpi * 0.5)
+    verticals = _merge(_fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2)
+    horizontals = _merge(_fit_components(horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2)
+    columns = _column_rules(verticals, horizontals, height, page.dpi * 0.05)
     if columns is None:
         return None
-    horizontals = _merge(
-        _fit_components(horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2
-    )
     mid_y = float(np.median([(v.start + v.end) / 2 for v in columns]))
-    value_left, value_right = columns[2].at(mid_y), columns[3].at(mid_y)
+    unit_left, value_left, value_right = (c.at(mid_y) for c in columns[1:])
     value_center = (value_left + value_right) / 2
     slack = (value_right - value_left) * 0.25
-    # A row rule crosses the whole value column (label rules may be broken by wrapped text).
+    # A row rule crosses the unit or the value column whole (label rules may be broken by
+    # wrapped text; a faint rule may be broken in one of the number columns).
     rules = [
-        h for h in horizontals if h.start <= value_left + slack and h.end >= value_right - slack
+        h
+        for h in horizontals
+        if (h.start <= unit_left + slack and h.end >= value_left + slack)
+        or (h.start <= value_left + slack and h.end >= value_right - slack)
     ]
     rules.sort(key=lambda h: h.at(value_center))
     top, bottom = min(c.start for c in columns), max(c.end for c in columns)

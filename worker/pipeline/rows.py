@@ -43,24 +43,79 @@ class TableRow:
     seal_over_value: bool
 
 
+def _ink_mask(crop: np.ndarray) -> tuple[np.ndarray, float]:
+    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise."""
+    paper = float(np.median(crop))
+    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
+    return (crop < paper - max(40.0, 5.0 * noise)).astype(np.uint8) * 255, paper
+
+
+def _is_solid(h: int, area: int, dpi: float) -> bool:
+    """Big enough to be part of a character rather than a speck of dust or toner."""
+    return h >= max(dpi * 0.025, 3) or area >= max((dpi / 150) ** 2 * 6, 4) * 3
+
+
+def erase_specks(crop: np.ndarray, dpi: float) -> np.ndarray:
+    """The cell with specks painted over as paper, so the recogniser does not read them as
+    '.' or '·'. A speck is a blob far smaller than the cell's characters with no other ink
+    close by (pieces of a faintly printed digit lie close together). A dot on the baseline
+    between two characters is kept: it is a decimal point or a numbering dot (1.)."""
+    if crop.size == 0:
+        return crop
+    ink, paper = _ink_mask(crop)
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    sizes = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    small = dpi * 0.045  # below a 6 pt character's height
+    text = stats[1:, cv2.CC_STAT_HEIGHT][sizes >= small]
+    limit = min(small, 0.45 * float(text.max())) if len(text) else np.inf
+    characters = [tuple(stats[i + 1]) for i in np.flatnonzero(sizes >= limit)]
+    reach = max(round(dpi * 0.02), 2)
+    erase = [
+        int(i) + 1
+        for i in np.flatnonzero(sizes < limit)
+        if _isolated(labels, int(i) + 1, stats[i + 1], reach) and not _on_baseline_between(stats[i + 1], characters)
+    ]
+    if not erase:
+        return crop
+    mask = cv2.dilate(np.isin(labels, erase).astype(np.uint8), np.ones((3, 3), np.uint8))
+    cleaned = crop.copy()
+    cleaned[mask > 0] = round(paper)
+    return cleaned
+
+
+def _isolated(labels: np.ndarray, label: int, box: np.ndarray, reach: int) -> bool:
+    x, y, w, h = (int(v) for v in box[:4])
+    around = labels[max(y - reach, 0) : y + h + reach, max(x - reach, 0) : x + w + reach]
+    return bool(np.all((around == 0) | (around == label)))
+
+
+def _on_baseline_between(dot: tuple[int, ...], solid: list[tuple[int, ...]]) -> bool:
+    x, y, w, h = dot[:4]
+    center_x, center_y = x + w / 2, y + h / 2
+    left = right = False
+    for sx, sy, sw, sh, _ in solid:
+        reach = sh  # a character's height: the gap a decimal point sits in is narrower
+        in_lower_part = sy + 0.6 * sh <= center_y <= sy + 1.15 * sh
+        if in_lower_part and center_x - reach <= sx + sw <= center_x:
+            left = True
+        if in_lower_part and center_x <= sx <= center_x + reach:
+            right = True
+    return left and right
+
+
 def _ink_lines(crop: np.ndarray, dpi: float, split_lines: bool) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) of the text lines in a cell crop; [] for a blank cell."""
     if crop.size == 0:
         return []
-    # Ink is what is clearly darker than this cell's paper, beyond its noise.
-    paper = float(np.median(crop))
-    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
-    ink = (crop < paper - max(40.0, 5.0 * noise)).astype(np.uint8) * 255
+    ink, _ = _ink_mask(crop)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    min_height = max(dpi * 0.025, 3)
-    min_area = max((dpi / 150) ** 2 * 6, 4)
     height, width = ink.shape
     solid = []
     for x, y, w, h, area in stats[1:count]:
         touches_edge = x == 0 or y == 0 or x + w == width or y + h == height
         if touches_edge and (w > 0.6 * width or h > 0.8 * height) and min(w, h) <= 3:
             continue  # remains of a ruled line
-        if h >= min_height or area >= min_area * 3:
+        if _is_solid(h, area, dpi):
             solid.append((x, y, x + w, y + h))
     if not solid:
         return []
@@ -142,7 +197,7 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
     slanted: set[int] = set()
     for row in range(grid.rows):
         for role in ("label", "unit", "value"):
-            cell = cell_image(page.gray, grid.cell(row, role), inset)
+            cell = erase_specks(cell_image(page.gray, grid.cell(row, role), inset), page.dpi)
             for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
                 crops.append(_pad_crop(cell, box))
                 owners.append((row, role))

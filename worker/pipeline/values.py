@@ -13,10 +13,31 @@ from dataclasses import dataclass
 # Characters a recogniser reads for a printed dash, slash or "no value".
 _DASHES = set("—―─–-－_一~〜/／\\、.·")
 _CONFUSIONS = {
-    "O": "0", "o": "0", "D": "0", "Q": "0", "〇": "0", "○": "0",
-    "l": "1", "I": "1", "|": "1", "i": "1", "丨": "1", "！": "1", "!": "1",
-    "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "g": "9", "b": "6",
-    "。": ".", "，": ".", ",": ".", "·": ".", "、": ".",
+    "O": "0",
+    "o": "0",
+    "D": "0",
+    "Q": "0",
+    "〇": "0",
+    "○": "0",
+    "l": "1",
+    "I": "1",
+    "|": "1",
+    "i": "1",
+    "丨": "1",
+    "！": "1",
+    "!": "1",
+    "Z": "2",
+    "z": "2",
+    "S": "5",
+    "s": "5",
+    "B": "8",
+    "g": "9",
+    "b": "6",
+    "。": ".",
+    "，": ".",
+    ",": ".",
+    "·": ".",
+    "、": ".",
 }
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
@@ -41,6 +62,9 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
     repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in cleaned)
+    if not decimal_allowed:
+        # A dot before or after a count is a speck beside the digits, not part of the number.
+        repaired_text = repaired_text.strip(".") or repaired_text
     repaired = repaired_text != cleaned
     if not _NUMBER.match(repaired_text):
         return ParsedValue(None, is_dash=False, repaired=repaired, readable=False)
