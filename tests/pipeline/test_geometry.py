@@ -65,6 +65,14 @@ def test_phone_photo_of_a_thin_ruled_table_gives_every_row_where_it_was_photogra
     assert box == pytest.approx([x0, y0, x1, y1], abs=12)
 
 
+def test_a_row_rule_broken_in_the_value_column_still_separates_rows():
+    page = table_page()
+    y = TOP + 5 * ROW_H
+    page.image[y - 2 : y + 3, COLUMNS[2] + 40 : COLUMNS[3] - 5] = 255  # faint print lost it there
+    grid = find_grid(prepare_page(page))
+    assert grid is not None and grid.rows == ROWS
+
+
 def test_narrative_page_has_no_grid():
     page = table_page()
     page.image[:] = 255
