@@ -155,15 +155,9 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
     mid_y = float(np.median([(v.start + v.end) / 2 for v in columns]))
     unit_left, value_left, value_right = (c.at(mid_y) for c in columns[1:])
     value_center = (value_left + value_right) / 2
-    slack = (value_right - value_left) * 0.25
     # A row rule crosses the unit or the value column whole (label rules may be broken by
     # wrapped text; a faint rule may be broken in one of the number columns).
-    rules = [
-        h
-        for h in horizontals
-        if (h.start <= unit_left + slack and h.end >= value_left + slack)
-        or (h.start <= value_left + slack and h.end >= value_right - slack)
-    ]
+    rules = [h for h in horizontals if _crosses(h, unit_left, value_left) or _crosses(h, value_left, value_right)]
     rules.sort(key=lambda h: h.at(value_center))
     top, bottom = min(c.start for c in columns), max(c.end for c in columns)
     tolerance = page.dpi * 0.05
@@ -186,6 +180,11 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
         layout=lp.Layout(blocks, page_data={"page": page.number}),
         frame=tuple(float(v) for v in frame),  # type: ignore[arg-type]
     )
+
+
+def _crosses(rule: FittedLine, left: float, right: float) -> bool:
+    slack = (right - left) * 0.25
+    return rule.start <= left + slack and rule.end >= right - slack
 
 
 def _drop_thin_bands(rules: list[FittedLine], x: float, min_gap: float) -> list[FittedLine]:
