@@ -33,3 +33,30 @@ def test_blank_target_is_not_checked_and_blank_terms_count_as_zero():
     assert [c for c in check_rules({"GK2008-4": None, "GK2008-4.1": 3}, catalogue)] == []
     checks = check_rules({"GK2008-4": 3, "GK2008-4.1": 3, "GK2008-4.2": None}, catalogue)
     assert [(c.rule.target, c.holds) for c in checks] == [("GK2008-4", True)]
+
+
+def test_a_mismatch_explained_by_a_doubtful_term_flags_only_that_term():
+    catalogue = load_catalogue("GK2008")
+    values = {"GK2008-4": 5, "GK2008-4.1": 3, "GK2008-4.2": 7, "GK2008-4.3": 0}  # 4.2 misread (2 → 7)
+    checks = check_rules(values, catalogue)
+    assert reasons_by_code(checks, values, doubtful={"GK2008-4.2"}) == {"GK2008-4.2": ["sum_mismatch"]}
+    # Without doubt, or with a doubtful term that cannot explain it, every field is flagged.
+    everything = {code: ["sum_mismatch"] for code in ("GK2008-4", "GK2008-4.1", "GK2008-4.2", "GK2008-4.3")}
+    assert reasons_by_code(checks, values) == everything
+    values = {"GK2008-4": 5, "GK2008-4.1": 9, "GK2008-4.2": 1, "GK2008-4.3": 0}  # 4.2 ≥ 0 cannot fix 9 > 5
+    checks = check_rules(values, catalogue)
+    assert reasons_by_code(checks, values, doubtful={"GK2008-4.2"}) == everything
+
+
+def test_a_doubtful_parent_or_of_which_row_explains_an_exceeded_parent():
+    catalogue = load_catalogue("GK2008")
+    values = {"GK2008-1.1": 5, "GK2008-1.1.a": 9, "GK2008-1.1.b": 1}
+    checks = [c for c in check_rules(values, catalogue) if not c.holds]
+    assert [c.rule.kind for c in checks] == ["le"]
+    assert reasons_by_code(checks, values, doubtful={"GK2008-1.1"}) == {"GK2008-1.1": ["exceeds_parent"]}
+    assert reasons_by_code(checks, values, doubtful={"GK2008-1.1.a"}) == {"GK2008-1.1.a": ["exceeds_parent"]}
+    # A doubtful field outside the rule explains nothing.
+    assert reasons_by_code(checks, values, doubtful={"GK2008-1.1.b"}) == {
+        "GK2008-1.1": ["exceeds_parent"],
+        "GK2008-1.1.a": ["exceeds_parent"],
+    }

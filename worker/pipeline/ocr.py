@@ -8,7 +8,7 @@ the edge, with per-character scores so later stages can judge each digit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -33,8 +33,13 @@ class DetectedLine:
 class OcrEngine(Protocol):
     name: str
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[TextRead]:
-        """Read one text line per crop (H×W×3 uint8 BGR)."""
+    def recognize(self, crops: Sequence[np.ndarray], fold: Mapping[str, str] | None = None) -> list[TextRead]:
+        """Read one text line per crop (H×W×3 uint8 BGR).
+
+        With `fold`, glyphs that mean the same symbol in this kind of cell (O and 0 in a
+        number) are one class: their probabilities add up before decoding. Glyphs outside
+        `fold` are still read as themselves.
+        """
 
     def read_region(self, image: np.ndarray) -> list[DetectedLine]:
         """Detect and read every text line of a region (for headings above the table)."""
@@ -54,35 +59,22 @@ class RapidOcrEngine:
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         self._ocr = RapidOCR(params=params)
         self._rec = self._ocr._load_rec_model()
-        self._characters: list[str] = self._rec.postprocess_op.character
+        self._decoder = CtcDecoder(self._rec.postprocess_op.character)
 
-    def recognize(self, crops: Sequence[np.ndarray]) -> list[TextRead]:
+    def recognize(self, crops: Sequence[np.ndarray], fold: Mapping[str, str] | None = None) -> list[TextRead]:
         reads: list[TextRead | None] = [None] * len(crops)
         order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
         for start in range(0, len(order), _BATCH):
             batch = [int(i) for i in order[start : start + _BATCH]]
-            for index, read in zip(batch, self._recognize_batch([crops[i] for i in batch]), strict=True):
-                reads[index] = read
+            for index, probs in zip(batch, self._probabilities([crops[i] for i in batch]), strict=True):
+                reads[index] = self._decoder.decode(probs, fold)
         return [r for r in reads if r is not None]
 
-    def _recognize_batch(self, crops: list[np.ndarray]) -> list[TextRead]:
+    def _probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
         _, height, width = self._rec.rec_image_shape
         max_ratio = max([width / height] + [c.shape[1] / max(c.shape[0], 1) for c in crops])
         batch = np.stack([self._rec.resize_norm_img(c, max_ratio) for c in crops]).astype(np.float32)
-        probs = self._rec.session(batch)
-        return [self._decode(p) for p in probs]
-
-    def _decode(self, probs: np.ndarray) -> TextRead:
-        """Greedy CTC decoding that keeps each character's probability."""
-        best = probs.argmax(axis=1)
-        best_prob = probs.max(axis=1)
-        keep = np.ones(len(best), dtype=bool)
-        keep[1:] = best[1:] != best[:-1]
-        keep &= best != 0  # blank
-        chars = [self._characters[i] for i in best[keep]]
-        scores = tuple(round(float(p), 5) for p in best_prob[keep])
-        text = "".join(chars)
-        return TextRead(text=text, score=float(np.mean(scores)) if scores else 0.0, char_scores=scores)
+        return self._rec.session(batch)
 
     def read_region(self, image: np.ndarray) -> list[DetectedLine]:
         detected = self._ocr(image, use_det=True, use_cls=False, use_rec=False)
@@ -97,6 +89,54 @@ class RapidOcrEngine:
             x1, y1 = box.max(axis=0)
             lines.append(DetectedLine(box=(float(x0), float(y0), float(x1), float(y1)), read=read))
         return lines
+
+
+class CtcDecoder:
+    """Greedy CTC decoding of a recogniser's frame probabilities (class 0 = blank), keeping
+    each character's probability; optionally over folded classes (see `OcrEngine.recognize`)."""
+
+    def __init__(self, characters: Sequence[str]) -> None:
+        self.characters = list(characters)
+        self._index = {ch: i for i, ch in enumerate(self.characters)}
+        self._folds: dict[tuple[tuple[str, str], ...], tuple[list[str], list[np.ndarray]]] = {}
+
+    def decode(self, probs: np.ndarray, fold: Mapping[str, str] | None = None) -> TextRead:
+        if not fold:
+            best = probs.argmax(axis=1)
+            return _collapse(best, probs.max(axis=1), [self.characters[i] for i in best])
+        symbols, members = self._classes(fold)
+        folded = np.stack([probs[:, m].sum(axis=1) for m in members], axis=1)
+        outside = probs.copy()
+        outside[:, np.concatenate([[0], *members])] = 0.0
+        other = outside.argmax(axis=1)  # the likeliest glyph that is not folded
+        table = np.column_stack([probs[:, 0], folded, outside[np.arange(len(other)), other]])
+        best = table.argmax(axis=1)
+        names = ["", *symbols]
+        chars = [names[b] if b <= len(symbols) else self.characters[o] for b, o in zip(best, other, strict=True)]
+        # Frames of two different unfolded glyphs are two characters, not one repeated.
+        best = np.where(best > len(symbols), len(symbols) + 1 + other, best)
+        return _collapse(best, table.max(axis=1), chars)
+
+    def _classes(self, fold: Mapping[str, str]) -> tuple[list[str], list[np.ndarray]]:
+        key = tuple(sorted(fold.items()))
+        if key not in self._folds:
+            symbols = sorted(set(fold.values()))
+            members = [
+                np.array([self._index[g] for g, s in fold.items() if s == sym and g in self._index], dtype=int)
+                for sym in symbols
+            ]
+            self._folds[key] = (symbols, members)
+        return self._folds[key]
+
+
+def _collapse(best: np.ndarray, best_prob: np.ndarray, chars: list[str]) -> TextRead:
+    """CTC: drop blanks (class 0) and repeats of a class; keep each character's probability."""
+    keep = np.ones(len(best), dtype=bool)
+    keep[1:] = best[1:] != best[:-1]
+    keep &= best != 0
+    text = "".join(ch for ch, k in zip(chars, keep, strict=True) if k)
+    scores = tuple(round(float(p), 5) for p in best_prob[keep])
+    return TextRead(text=text, score=float(np.mean(scores)) if scores else 0.0, char_scores=scores)
 
 
 def _crop_box(image: np.ndarray, box: np.ndarray) -> np.ndarray:

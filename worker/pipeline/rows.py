@@ -14,6 +14,7 @@ import numpy as np
 from worker.pipeline.layout import TableGrid, cell_image
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.values import VALUE_GLYPHS
 
 _PAD = 4  # pixels of paper kept around text sent to the recogniser
 
@@ -55,32 +56,56 @@ def _is_solid(h: int, area: int, dpi: float) -> bool:
     return h >= max(dpi * 0.025, 3) or area >= max((dpi / 150) ** 2 * 6, 4) * 3
 
 
-def erase_specks(crop: np.ndarray, dpi: float) -> np.ndarray:
-    """The cell with specks painted over as paper, so the recogniser does not read them as
-    '.' or '·'. A speck is a blob far smaller than the cell's characters with no other ink
-    close by (pieces of a faintly printed digit lie close together). A dot on the baseline
-    between two characters is kept: it is a decimal point or a numbering dot (1.)."""
+def print_darkness(cells: list[np.ndarray]) -> float | None:
+    """How dark the page's print is: the typical darkest grey of the cells holding print."""
+    levels = [float(np.percentile(c, 0.3)) for c in cells if c.size]
+    marked = [level for c, level in zip(cells, levels, strict=False) if np.median(c) - level >= 60]
+    return float(np.median(marked)) if marked else None
+
+
+def clean_cell(crop: np.ndarray, dpi: float, darkness: float | None = None) -> np.ndarray:
+    """The cell with what is not print painted over as paper, so the recogniser reads only
+    the print: pale marks (what is left of a suppressed seal, bleed-through) and specks.
+    `darkness` is the page's print (see `print_darkness`); without it, the cell's own."""
     if crop.size == 0:
         return crop
     ink, paper = _ink_mask(crop)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    erase = _pale_marks(crop, labels, count, paper, darkness) | _specks(labels, stats, dpi)
+    if not erase:
+        return crop
+    mask = cv2.dilate(np.isin(labels, list(erase)).astype(np.uint8), np.ones((3, 3), np.uint8))
+    cleaned = crop.copy()
+    cleaned[mask > 0] = round(paper)
+    return cleaned
+
+
+def _pale_marks(crop: np.ndarray, labels: np.ndarray, count: int, paper: float, darkness: float | None) -> set[int]:
+    """Marks with no pixel nearly as dark as the print. Print that is faint all over (a
+    contrast under 100 grey levels) keeps everything."""
+    darkest = float(np.percentile(crop, 0.3)) if darkness is None else darkness
+    if paper - darkest < 100:
+        return set()
+    dark = crop < (paper + darkest) / 2
+    has_dark = np.bincount(labels[dark], minlength=count) > 0
+    return {i for i in range(1, count) if not has_dark[i]}
+
+
+def _specks(labels: np.ndarray, stats: np.ndarray, dpi: float) -> set[int]:
+    """Blobs far smaller than the cell's characters with no other ink close by (pieces of
+    a faintly printed digit lie close together). A dot on the baseline between two
+    characters is kept: it is a decimal point or a numbering dot (1.)."""
     sizes = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
     small = dpi * 0.045  # below a 6 pt character's height
     text = stats[1:, cv2.CC_STAT_HEIGHT][sizes >= small]
     limit = min(small, 0.45 * float(text.max())) if len(text) else np.inf
     characters = [tuple(stats[i + 1]) for i in np.flatnonzero(sizes >= limit)]
     reach = max(round(dpi * 0.02), 2)
-    erase = [
+    return {
         int(i) + 1
         for i in np.flatnonzero(sizes < limit)
         if _isolated(labels, int(i) + 1, stats[i + 1], reach) and not _on_baseline_between(stats[i + 1], characters)
-    ]
-    if not erase:
-        return crop
-    mask = cv2.dilate(np.isin(labels, erase).astype(np.uint8), np.ones((3, 3), np.uint8))
-    cleaned = crop.copy()
-    cleaned[mask > 0] = round(paper)
-    return cleaned
+    }
 
 
 def _isolated(labels: np.ndarray, label: int, box: np.ndarray, reach: int) -> bool:
@@ -190,23 +215,30 @@ def _overlaps(box: tuple[float, float, float, float], other: tuple[float, float,
 
 
 def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[TableRow]:
-    """Read every row of a grid: one recogniser call for all the page's text lines."""
+    """Read every row of a grid: one recogniser pass for the words, one for the numbers."""
     inset = max(page.dpi * 0.012, 2.0)
     crops: list[np.ndarray] = []
     owners: list[tuple[int, str]] = []
     slanted: set[int] = set()
-    for row in range(grid.rows):
-        for role in ("label", "unit", "value"):
-            cell = erase_specks(cell_image(page.gray, grid.cell(row, role), inset), page.dpi)
-            for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
-                crops.append(_pad_crop(cell, box))
-                owners.append((row, role))
-                if role == "value" and _is_slanted_stroke(cell, box):
-                    slanted.add(row)
-    reads = engine.recognize(crops) if crops else []
+    cells = {
+        (row, role): cell_image(page.gray, grid.cell(row, role), inset)
+        for row in range(grid.rows)
+        for role in ("label", "unit", "value")
+    }
+    darkness = print_darkness(list(cells.values()))
+    for (row, role), image in cells.items():
+        cell = clean_cell(image, page.dpi, darkness)
+        for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
+            crops.append(_pad_crop(cell, box))
+            owners.append((row, role))
+            if role == "value" and _is_slanted_stroke(cell, box):
+                slanted.add(row)
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
-    for owner, read in zip(owners, reads, strict=True):
-        by_cell.setdefault(owner, []).append(read)
+    for fold in (None, VALUE_GLYPHS):  # value cells hold numbers: read them as such
+        picked = [i for i, (_, role) in enumerate(owners) if (role == "value") == (fold is not None)]
+        reads = engine.recognize([crops[i] for i in picked], fold=fold) if picked else []
+        for i, read in zip(picked, reads, strict=True):
+            by_cell.setdefault(owners[i], []).append(read)
     rows = []
     for row in range(grid.rows):
         value_box = tuple(float(v) for v in grid.cell(row, "value").coordinates)

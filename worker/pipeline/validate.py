@@ -6,6 +6,7 @@ does not hold are flagged with the reason, and nothing is "fixed".
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from models.catalogue import Catalogue, Rule
@@ -47,13 +48,35 @@ def check_rules(values: dict[str, Number | None], catalogue: Catalogue) -> list[
     return checks
 
 
-def reasons_by_code(checks: list[RuleCheck]) -> dict[str, list[str]]:
-    """The validation reasons each code takes part in (failed rules only)."""
+def reasons_by_code(
+    checks: list[RuleCheck], values: Mapping[str, Number | None] | None = None, doubtful: Collection[str] = ()
+) -> dict[str, list[str]]:
+    """The validation reasons each code takes part in (failed rules only).
+
+    A failed rule flags all its fields, unless some of them are `doubtful` already (going
+    to a person for another reason) and their values alone can explain the failure: then
+    only those are flagged, and the fields read with confidence are not held back by a
+    neighbour's misread. Needs `values` for that.
+    """
     reasons: dict[str, list[str]] = {}
     for check in checks:
         if check.holds:
             continue
-        for code in check.codes:
+        suspects = [c for c in check.codes if c in doubtful]
+        explained = suspects and values is not None and _explained_by(check, values, set(suspects))
+        for code in suspects if explained else check.codes:
             if check.reason not in reasons.setdefault(code, []):
                 reasons[code].append(check.reason)
     return reasons
+
+
+def _explained_by(check: RuleCheck, values: Mapping[str, Number | None], suspects: set[str]) -> bool:
+    """Whether some non-negative values of `suspects` would make the rule hold."""
+    rule = check.rule
+    if rule.target in suspects:
+        return True  # any total or parent can be read wrong
+    if rule.kind == "sum":
+        trusted = sum(values.get(t) or 0 for t in rule.terms if t not in suspects)
+        return (check.actual or 0) - trusted >= 0
+    too_big = {t for t in rule.terms if (values.get(t) or 0) > (check.actual or 0)}
+    return too_big <= suspects

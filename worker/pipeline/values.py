@@ -41,6 +41,18 @@ _CONFUSIONS = {
 }
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
+# Glyphs that mean one symbol in a value cell, for the recogniser to add up (see ocr.recognize):
+# a round glyph there is a zero. Letters that only sometimes stand for a digit (l, S, B ...)
+# are left out: they are read as themselves and repaired above, with the repair reported.
+VALUE_GLYPHS: dict[str, str] = {
+    **{d: d for d in "0123456789"},
+    **{chr(ord("０") + i): str(i) for i in range(10)},
+    **dict.fromkeys("OoDQ〇○", "0"),
+    **dict.fromkeys(".。·", "."),
+    **dict.fromkeys("—―─–-－一_~〜", "—"),
+    **dict.fromkeys("/／\\", "/"),
+}
+
 
 @dataclass(frozen=True)
 class ParsedValue:
