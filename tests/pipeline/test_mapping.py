@@ -53,3 +53,15 @@ def test_garbled_and_repeated_labels_land_on_the_right_codes_by_order():
     assert mapped["GK2008-5.2"] == "X"
     assert mapped["GK2008-4.2"] == str(CATALOGUE.codes.index("GK2008-4.2"))
     assert mapped["GK2008-8"] == str(split)
+
+
+def test_a_label_spelling_reviewers_accepted_is_taken_as_certain():
+    labels = catalogue_rows()
+    index = CATALOGUE.codes.index("GK2008-7")
+    labels[index] = ("七、收费金额", "万元", "3.5")  # this agency's own wording
+    rows = table_rows(labels)
+    unsure = {m.indicator.code: m for m in map_rows(rows, CATALOGUE)}["GK2008-7"]
+    assert unsure.row is not None and unsure.similarity < 0.62
+    learnt = {m.indicator.code: m for m in map_rows(rows, CATALOGUE, aliases={"七、收费金额": "GK2008-7"})}
+    assert learnt["GK2008-7"].row.value.text == "3.5"
+    assert learnt["GK2008-7"].similarity == 1.0

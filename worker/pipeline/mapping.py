@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,8 +64,11 @@ def label_similarity(read: str, indicator: Indicator) -> float:
     return similarity
 
 
-def _gain(row: TableRow, indicator: Indicator) -> tuple[float, float]:
-    similarity = label_similarity(row.label.text, indicator)
+def _gain(row: TableRow, indicator: Indicator, aliases: Mapping[str, str]) -> tuple[float, float]:
+    if aliases.get(normalize_label(row.label.text)) == indicator.code:
+        similarity = 1.0  # a reviewer accepted this spelling for this code before
+    else:
+        similarity = label_similarity(row.label.text, indicator)
     gain = similarity - 0.5
     unit = normalize_unit(row.unit.text)
     if unit and unit == normalize_unit(indicator.unit):
@@ -72,8 +76,9 @@ def _gain(row: TableRow, indicator: Indicator) -> tuple[float, float]:
     return gain, similarity
 
 
-def map_rows(rows: list[TableRow], catalogue: Catalogue) -> list[RowMatch]:
-    """One RowMatch per catalogue indicator, in catalogue order."""
+def map_rows(rows: list[TableRow], catalogue: Catalogue, aliases: Mapping[str, str] | None = None) -> list[RowMatch]:
+    """One RowMatch per catalogue indicator, in catalogue order. `aliases`: normalized
+    label as read → code, learnt from review (models.aliases)."""
     rows = [r for r in rows if not is_header_row(r)]
     indicators = catalogue.indicators
     n, m = len(rows), len(indicators)
@@ -81,7 +86,7 @@ def map_rows(rows: list[TableRow], catalogue: Catalogue) -> list[RowMatch]:
     sims = np.zeros((n, m))
     for i, row in enumerate(rows):
         for j, indicator in enumerate(indicators):
-            gains[i, j], sims[i, j] = _gain(row, indicator)
+            gains[i, j], sims[i, j] = _gain(row, indicator, aliases or {})
     score = np.zeros((n + 1, m + 1))
     score[1:, 0] = _SKIP_ROW * np.arange(1, n + 1)
     score[0, 1:] = _SKIP_CODE * np.arange(1, m + 1)
