@@ -21,6 +21,8 @@ from worker.pipeline.values import parse_value
         ("abc", False, None, ["unreadable_value"]),
         ("4.5", False, 4.5, ["unreadable_value"]),  # a count with a decimal point
         ("24.", False, 24, ["ocr_confusion"]),  # a speck after a count
+        ("()", False, 0, ["ocr_confusion"]),  # a zero that lost its thin top and bottom
+        ("1()", False, 10, ["ocr_confusion"]),
         (".7·", False, 7, ["ocr_confusion"]),
         ("0.", True, None, ["unreadable_value"]),  # an amount: the dot may start a lost decimal
     ],

@@ -33,13 +33,8 @@ class DetectedLine:
 class OcrEngine(Protocol):
     name: str
 
-    def recognize(self, crops: Sequence[np.ndarray], fold: Mapping[str, str] | None = None) -> list[TextRead]:
-        """Read one text line per crop (H×W×3 uint8 BGR).
-
-        With `fold`, glyphs that mean the same symbol in this kind of cell (O and 0 in a
-        number) are one class: their probabilities add up before decoding. Glyphs outside
-        `fold` are still read as themselves.
-        """
+    def recognize(self, crops: Sequence[np.ndarray], alphabet: Alphabet | None = None) -> list[TextRead]:
+        """Read one text line per crop (H×W×3 uint8 BGR), optionally as cells of `alphabet`."""
 
     def read_region(self, image: np.ndarray) -> list[DetectedLine]:
         """Detect and read every text line of a region (for headings above the table)."""
@@ -61,13 +56,14 @@ class RapidOcrEngine:
         self._rec = self._ocr._load_rec_model()
         self._decoder = CtcDecoder(self._rec.postprocess_op.character)
 
-    def recognize(self, crops: Sequence[np.ndarray], fold: Mapping[str, str] | None = None) -> list[TextRead]:
+    def recognize(self, crops: Sequence[np.ndarray], alphabet: Alphabet | None = None) -> list[TextRead]:
+        classes = self._decoder.classes(alphabet) if alphabet else None
         reads: list[TextRead | None] = [None] * len(crops)
         order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
         for start in range(0, len(order), _BATCH):
             batch = [int(i) for i in order[start : start + _BATCH]]
             for index, probs in zip(batch, self._probabilities([crops[i] for i in batch]), strict=True):
-                reads[index] = self._decoder.decode(probs, fold)
+                reads[index] = self._decoder.decode(probs, classes)
         return [r for r in reads if r is not None]
 
     def _probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
@@ -91,42 +87,57 @@ class RapidOcrEngine:
         return lines
 
 
+@dataclass(frozen=True)
+class Alphabet:
+    """What a kind of cell holds: each glyph the recogniser knows → the symbol it stands for
+    there (O and 0 are both 0 in a number). Glyphs of one symbol add up their probabilities
+    before decoding. Other glyphs are read as themselves, unless the alphabet is `closed`."""
+
+    glyphs: Mapping[str, str]
+    closed: bool = False
+
+
+@dataclass(frozen=True)
+class _Classes:
+    symbols: list[str]
+    members: list[np.ndarray]  # recogniser indices of each symbol's glyphs
+    closed: bool
+
+
 class CtcDecoder:
     """Greedy CTC decoding of a recogniser's frame probabilities (class 0 = blank), keeping
-    each character's probability; optionally over folded classes (see `OcrEngine.recognize`)."""
+    each character's probability; optionally over an alphabet's classes."""
 
     def __init__(self, characters: Sequence[str]) -> None:
         self.characters = list(characters)
         self._index = {ch: i for i, ch in enumerate(self.characters)}
-        self._folds: dict[tuple[tuple[str, str], ...], tuple[list[str], list[np.ndarray]]] = {}
 
-    def decode(self, probs: np.ndarray, fold: Mapping[str, str] | None = None) -> TextRead:
-        if not fold:
+    def classes(self, alphabet: Alphabet) -> _Classes:
+        symbols = sorted(set(alphabet.glyphs.values()))
+        members = [
+            np.array([self._index[g] for g, s in alphabet.glyphs.items() if s == sym and g in self._index], dtype=int)
+            for sym in symbols
+        ]
+        return _Classes(symbols, members, alphabet.closed)
+
+    def decode(self, probs: np.ndarray, classes: _Classes | None = None) -> TextRead:
+        if classes is None:
             best = probs.argmax(axis=1)
             return _collapse(best, probs.max(axis=1), [self.characters[i] for i in best])
-        symbols, members = self._classes(fold)
-        folded = np.stack([probs[:, m].sum(axis=1) for m in members], axis=1)
+        symbols = classes.symbols
+        columns = [probs[:, 0], *(probs[:, m].sum(axis=1) for m in classes.members)]
         outside = probs.copy()
-        outside[:, np.concatenate([[0], *members])] = 0.0
-        other = outside.argmax(axis=1)  # the likeliest glyph that is not folded
-        table = np.column_stack([probs[:, 0], folded, outside[np.arange(len(other)), other]])
+        outside[:, np.concatenate([[0], *classes.members])] = 0.0
+        other = outside.argmax(axis=1)  # the likeliest glyph outside the alphabet
+        if not classes.closed:
+            columns.append(outside[np.arange(len(other)), other])
+        table = np.column_stack(columns)
         best = table.argmax(axis=1)
         names = ["", *symbols]
         chars = [names[b] if b <= len(symbols) else self.characters[o] for b, o in zip(best, other, strict=True)]
-        # Frames of two different unfolded glyphs are two characters, not one repeated.
+        # Frames of two different glyphs outside the alphabet are two characters, not a repeat.
         best = np.where(best > len(symbols), len(symbols) + 1 + other, best)
         return _collapse(best, table.max(axis=1), chars)
-
-    def _classes(self, fold: Mapping[str, str]) -> tuple[list[str], list[np.ndarray]]:
-        key = tuple(sorted(fold.items()))
-        if key not in self._folds:
-            symbols = sorted(set(fold.values()))
-            members = [
-                np.array([self._index[g] for g, s in fold.items() if s == sym and g in self._index], dtype=int)
-                for sym in symbols
-            ]
-            self._folds[key] = (symbols, members)
-        return self._folds[key]
 
 
 def _collapse(best: np.ndarray, best_prob: np.ndarray, chars: list[str]) -> TextRead:

@@ -14,7 +14,7 @@ import numpy as np
 from worker.pipeline.layout import TableGrid, cell_image
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.values import VALUE_GLYPHS
+from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET
 
 _PAD = 4  # pixels of paper kept around text sent to the recogniser
 
@@ -215,7 +215,7 @@ def _overlaps(box: tuple[float, float, float, float], other: tuple[float, float,
 
 
 def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[TableRow]:
-    """Read every row of a grid: one recogniser pass for the words, one for the numbers."""
+    """Read every row of a grid: one recogniser pass each for labels, units and values."""
     inset = max(page.dpi * 0.012, 2.0)
     crops: list[np.ndarray] = []
     owners: list[tuple[int, str]] = []
@@ -234,9 +234,10 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
             if role == "value" and _is_slanted_stroke(cell, box):
                 slanted.add(row)
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
-    for fold in (None, VALUE_GLYPHS):  # value cells hold numbers: read them as such
-        picked = [i for i, (_, role) in enumerate(owners) if (role == "value") == (fold is not None)]
-        reads = engine.recognize([crops[i] for i in picked], fold=fold) if picked else []
+    # Words as they are; units and numbers as the few things such cells hold.
+    for role, alphabet in (("label", None), ("unit", UNIT_ALPHABET), ("value", VALUE_ALPHABET)):
+        picked = [i for i, (_, owner_role) in enumerate(owners) if owner_role == role]
+        reads = engine.recognize([crops[i] for i in picked], alphabet) if picked else []
         for i, read in zip(picked, reads, strict=True):
             by_cell.setdefault(owners[i], []).append(read)
     rows = []

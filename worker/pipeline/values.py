@@ -10,8 +10,11 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from worker.pipeline.ocr import Alphabet
+
 # Characters a recogniser reads for a printed dash, slash or "no value".
-_DASHES = set("—―─–-－_一~〜/／\\、.·")
+_DASH_GLYPHS = "—―─–-－_一~〜"
+_DASHES = set(_DASH_GLYPHS + "/／\\、.·")
 _CONFUSIONS = {
     "O": "0",
     "o": "0",
@@ -44,14 +47,19 @@ _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 # Glyphs that mean one symbol in a value cell, for the recogniser to add up (see ocr.recognize):
 # a round glyph there is a zero. Letters that only sometimes stand for a digit (l, S, B ...)
 # are left out: they are read as themselves and repaired above, with the repair reported.
-VALUE_GLYPHS: dict[str, str] = {
-    **{d: d for d in "0123456789"},
-    **{chr(ord("０") + i): str(i) for i in range(10)},
-    **dict.fromkeys("OoDQ〇○", "0"),
-    **dict.fromkeys(".。·", "."),
-    **dict.fromkeys("—―─–-－一_~〜", "—"),
-    **dict.fromkeys("/／\\", "/"),
-}
+VALUE_ALPHABET = Alphabet(
+    {
+        **{d: d for d in "0123456789"},
+        **{chr(ord("０") + i): str(i) for i in range(10)},
+        **dict.fromkeys("OoDQ〇○", "0"),
+        **dict.fromkeys(".。·", "."),
+        **dict.fromkeys(_DASH_GLYPHS, "—"),
+        **dict.fromkeys("/／\\", "/"),
+    }
+)
+# Units are few (those of the catalogues): a unit cell is read as one of their characters,
+# so a damaged 次 is not taken for 欠.
+UNIT_ALPHABET = Alphabet({**{ch: ch for ch in "条件次篇个人万元项"}, **dict.fromkeys(_DASH_GLYPHS, "—")}, closed=True)
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,8 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
     cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
-    repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in cleaned)
+    # A zero whose thin top and bottom were lost (fax, faint print) reads as "()".
+    repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in cleaned.replace("()", "0"))
     if not decimal_allowed:
         # A dot before or after a count is a speck beside the digits, not part of the number.
         repaired_text = repaired_text.strip(".") or repaired_text
