@@ -48,7 +48,14 @@ class RapidOcrEngine:
     def __init__(self, threads: int = 0) -> None:
         from rapidocr import RapidOCR  # heavy: imported only when an engine is built
 
-        params: dict[str, object] = {"Global.log_level": "error", "Global.use_cls": False}
+        params: dict[str, object] = {
+            "Global.log_level": "error",
+            "Global.use_cls": False,
+            # Regions are headings a few inches tall: the default (shortest side up to 736 px)
+            # would enlarge them several times over before detecting.
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 1280,
+        }
         if threads > 0:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
