@@ -1,9 +1,8 @@
 """Preprocess and layout on synthetic pages whose geometry is known exactly."""
 
+import cv2
 import numpy as np
 import pytest
-
-import cv2
 
 from tests.pipeline.drawing import COLUMNS, ROW_H, ROWS, TOP, photographed, table_page
 from worker.pipeline.layout import find_grid
@@ -83,10 +82,16 @@ def test_narrative_page_has_no_grid():
 
 def test_red_seal_is_removed_and_located_over_the_value_cells():
     page = table_page(red_seal=True)
+    y = TOP + 3 * ROW_H + 15  # mid-row, where the seal's ring passes x ≈ 881 and x ≈ 1119
+    page.image[y - 2 : y + 2, 860:900] = 30  # black print over the ring
+    page.image[y - 4 : y + 4, 1124] = (180, 170, 215)  # the ring's soft, less red rim
     gray, red = suppress_red(page.image)
     ring = red > 0
     assert ring.sum() > 1000
     assert gray[ring].min() > 180  # seal ink became paper
+    assert gray[y - 1 : y + 1, 870:890].max() < 80  # the print over it did not
+    assert not red[y - 4 : y + 4, 1124].any()
+    assert gray[y - 4 : y + 4, 1124].min() == 255
     prepared = prepare_page(page)
     assert [s.kind for s in prepared.seals] == ["red"]
     x0, y0, x1, y1 = prepared.seals[0].box
