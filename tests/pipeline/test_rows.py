@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from worker.pipeline.rows import clean_cell
+from worker.pipeline.rows import _is_slanted_stroke, clean_cell
 
 DPI = 200
 
@@ -76,3 +76,18 @@ def test_print_faint_all_over_is_kept():
     cell = np.full((60, 300), 235, np.uint8)
     cv2.putText(cell, "7", (110, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 160, 2)
     assert np.array_equal(clean_cell(cell, DPI, darkness=150), cell)
+
+
+def _strokes(*lines: tuple[tuple[int, int], tuple[int, int]]) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A cell with the given strokes drawn, and the box of its ink."""
+    cell = np.full((40, 120), 240, np.uint8)
+    for top, bottom in lines:
+        cv2.line(cell, top, bottom, 20, 2)
+    ys, xs = np.nonzero(cell < 128)
+    return cell, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def test_a_slash_leaning_a_little_is_told_from_a_one():
+    assert _is_slanted_stroke(*_strokes(((64, 8), (59, 30))))  # "/" leaning 13°, as a fax prints it
+    assert not _is_slanted_stroke(*_strokes(((60, 8), (60, 30)), ((60, 8), (55, 13))))  # a 1 with its flag
+    assert not _is_slanted_stroke(*_strokes(((60, 8), (61, 30))))  # upright

@@ -178,7 +178,9 @@ def _pad_crop(crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 
 def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool:
-    """True when the ink is one narrow stroke leaning more than 15° off vertical."""
+    """True when the ink is one narrow stroke leaning like "/" by more than 10°: a printed
+    slash (no value) that the recogniser may take for a 1 or a 7. The flag of a "1" leans
+    the other way."""
     x0, y0, x1, y1 = box
     piece = crop[y0:y1, x0:x1]
     if piece.size == 0 or (x1 - x0) > (y1 - y0):
@@ -186,8 +188,8 @@ def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool
     ys, xs = np.nonzero(piece < (float(np.median(crop)) + float(piece.min())) / 2)
     if len(xs) < 5:
         return False
-    slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # dx per dy
-    return abs(float(np.degrees(np.arctan(slope)))) > 15
+    slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # dx per dy; "/" is < 0
+    return float(np.degrees(np.arctan(slope))) < -10
 
 
 def _combine(reads: list[TextRead], slanted: bool = False) -> CellRead:
