@@ -188,8 +188,10 @@ def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool
     ys, xs = np.nonzero(piece < (float(np.median(crop)) + float(piece.min())) / 2)
     if len(xs) < 5:
         return False
-    slope = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1)[0]  # dx per dy; "/" is < 0
-    return float(np.degrees(np.arctan(slope))) < -10
+    (slope, _), residuals, *_ = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1, full=True)
+    spread = float(np.sqrt(residuals[0] / len(xs))) if len(residuals) else 0.0
+    one_stroke = spread <= 0.1 * (y1 - y0)  # a 7's bar or a 4's cross lies far off the line
+    return one_stroke and float(np.degrees(np.arctan(slope))) < -10  # slope: dx per dy; "/" < 0
 
 
 def _combine(reads: list[TextRead], slanted: bool = False) -> CellRead:
