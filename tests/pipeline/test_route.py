@@ -39,3 +39,22 @@ def test_poor_label_match_is_reviewed():
     routing = route(evidence(label_match=0.3), THRESHOLDS)
     assert routing.status == "review"
     assert routing.reasons == ["low_label_match"]
+
+
+def test_a_sum_that_adds_up_settles_a_seal_or_a_weak_read_and_keeps_the_reasons():
+    doubted = evidence(ocr_score=0.8, min_char_score=0.7, reasons=("seal_overlap",))
+    assert route(doubted, THRESHOLDS).status == "review"
+    settled = route(
+        evidence(ocr_score=0.8, min_char_score=0.7, reasons=("seal_overlap",), in_sum_that_holds=True), THRESHOLDS
+    )
+    assert settled.status == "accepted"
+    assert settled.reasons == ["seal_overlap", "low_ocr_confidence"]
+    assert settled.confidence == 0.978  # 1 - (1 - 0.8 × 0.975 for the label) / 10
+
+
+def test_a_sum_does_not_settle_garbage_or_what_it_cannot_see():
+    garbage = evidence(ocr_score=0.3, min_char_score=0.2, in_sum_that_holds=True)
+    assert route(garbage, THRESHOLDS).status == "review"
+    for reason in ("unreadable_value", "blank_value", "low_label_match", "sum_mismatch"):
+        routing = route(evidence(reasons=(reason,), in_sum_that_holds=True), THRESHOLDS)
+        assert routing.status == "review", reason

@@ -1,6 +1,6 @@
 from models.catalogue import load_catalogue
 from tests.conftest import sample_gt
-from worker.pipeline.validate import check_rules, reasons_by_code
+from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
 
 
 def test_consistent_report_passes_every_rule():
@@ -59,4 +59,16 @@ def test_a_doubtful_parent_or_of_which_row_explains_an_exceeded_parent():
     assert reasons_by_code(checks, values, doubtful={"GK2008-1.1.b"}) == {
         "GK2008-1.1": ["exceeds_parent"],
         "GK2008-1.1.a": ["exceeds_parent"],
+    }
+
+
+def test_sums_that_add_up_with_every_term_printed_corroborate_their_fields():
+    catalogue = load_catalogue("GK2008")
+    values = {"GK2008-4": 3, "GK2008-4.1": 1, "GK2008-4.2": 2, "GK2008-4.3": 0, "GK2008-5": 2, "GK2008-5.1": 2}
+    # 五 = 5.1 + 5.2 + 5.3 holds only because blank terms count as 0: it proves nothing.
+    assert corroborated(check_rules(values, catalogue), values) == {
+        "GK2008-4",
+        "GK2008-4.1",
+        "GK2008-4.2",
+        "GK2008-4.3",
     }

@@ -27,6 +27,11 @@ BLOCKING = frozenset(
 )
 
 
+# Doubts that arithmetic can settle: a value in a sum that adds up exactly, every term
+# printed, was read right (a misread would have to be cancelled by another).
+SETTLED_BY_SUM = frozenset({"seal_overlap", "low_ocr_confidence", "ocr_confusion", "unit_mismatch"})
+
+
 @dataclass(frozen=True)
 class FieldEvidence:
     found: bool
@@ -34,6 +39,7 @@ class FieldEvidence:
     min_char_score: float  # the weakest character
     label_match: float  # label similarity of the matched row
     reasons: tuple[str, ...]  # from parsing, validation, seals and units
+    in_sum_that_holds: bool = False  # see validate.corroborated
 
 
 @dataclass(frozen=True)
@@ -54,9 +60,17 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
         reasons.append("low_ocr_confidence")
     if evidence.label_match < thresholds.min_label_match:
         reasons.append("low_label_match")
-    confidence = min(evidence.ocr_score, evidence.min_char_score ** 0.5) * min(1.0, 0.5 + evidence.label_match / 2)
-    penalty = 0.5 ** sum(r in BLOCKING for r in reasons)
-    confidence = round(confidence * penalty, 3)
-    blocked = any(r in BLOCKING for r in reasons)
-    status = "review" if blocked or confidence < thresholds.min_accept_confidence else "accepted"
+    confidence = min(evidence.ocr_score, evidence.min_char_score**0.5) * min(1.0, 0.5 + evidence.label_match / 2)
+    blocking = [r for r in reasons if r in BLOCKING]
+    if (
+        evidence.in_sum_that_holds
+        and set(blocking) <= SETTLED_BY_SUM
+        and evidence.ocr_score >= thresholds.min_confidence_in_sum
+    ):
+        # The sum checks what the reasons doubted; the reasons stay on record.
+        confidence = round(1 - (1 - confidence) / 10, 3)
+        status = "accepted" if confidence >= thresholds.min_accept_confidence else "review"
+        return Routing(status, confidence, reasons)
+    confidence = round(confidence * 0.5 ** len(blocking), 3)
+    status = "review" if blocking or confidence < thresholds.min_accept_confidence else "accepted"
     return Routing(status, confidence, reasons)

@@ -48,6 +48,15 @@ def check_rules(values: dict[str, Number | None], catalogue: Catalogue) -> list[
     return checks
 
 
+def corroborated(checks: list[RuleCheck], values: Mapping[str, Number | None]) -> set[str]:
+    """Codes of the sums that add up exactly with the total and every term printed."""
+    codes: set[str] = set()
+    for check in checks:
+        if check.holds and check.rule.kind == "sum" and all(values.get(c) is not None for c in check.codes):
+            codes.update(check.codes)
+    return codes
+
+
 def reasons_by_code(
     checks: list[RuleCheck], values: Mapping[str, Number | None] | None = None, doubtful: Collection[str] = ()
 ) -> dict[str, list[str]]:
