@@ -23,6 +23,7 @@ from worker.pipeline.values import parse_value
         ("24.", False, 24, ["ocr_confusion"]),  # a speck after a count
         ("()", False, 0, ["ocr_confusion"]),  # a zero that lost its thin top and bottom
         ("1()", False, 10, ["ocr_confusion"]),
+        ("0)", False, 0, ["ocr_confusion"]),
         (".7·", False, 7, ["ocr_confusion"]),
         ("0.", True, None, ["unreadable_value"]),  # an amount: the dot may start a lost decimal
     ],

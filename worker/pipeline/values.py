@@ -81,8 +81,10 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
     cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
-    # A zero whose thin top and bottom were lost (fax, faint print) reads as "()".
-    repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in cleaned.replace("()", "0"))
+    # A zero whose thin top and bottom were lost (fax, faint print) reads as "()", or as a
+    # digit beside a stray bracket; brackets mean nothing in a value cell.
+    unbracketed = cleaned.replace("()", "0").replace("(", "").replace(")", "")
+    repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in unbracketed)
     if not decimal_allowed:
         # A dot before or after a count is a speck beside the digits, not part of the number.
         repaired_text = repaired_text.strip(".") or repaired_text
