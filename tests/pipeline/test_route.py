@@ -55,6 +55,6 @@ def test_a_sum_that_adds_up_settles_a_seal_or_a_weak_read_and_keeps_the_reasons(
 def test_a_sum_does_not_settle_garbage_or_what_it_cannot_see():
     garbage = evidence(ocr_score=0.3, min_char_score=0.2, in_sum_that_holds=True)
     assert route(garbage, THRESHOLDS).status == "review"
-    for reason in ("unreadable_value", "blank_value", "low_label_match", "sum_mismatch"):
+    for reason in ("unreadable_value", "low_label_match", "sum_mismatch", "exceeds_parent"):
         routing = route(evidence(reasons=(reason,), in_sum_that_holds=True), THRESHOLDS)
         assert routing.status == "review", reason

@@ -27,9 +27,9 @@ BLOCKING = frozenset(
 )
 
 
-# Doubts that arithmetic can settle: a value in a sum that adds up exactly, every term
-# printed, was read right (a misread would have to be cancelled by another).
-SETTLED_BY_SUM = frozenset({"seal_overlap", "low_ocr_confidence", "ocr_confusion", "unit_mismatch"})
+# Doubts that arithmetic can settle: a value in a sum that adds up exactly to a printed
+# total was read right (a misread would have to be cancelled by another).
+SETTLED_BY_SUM = frozenset({"seal_overlap", "low_ocr_confidence", "ocr_confusion", "unit_mismatch", "blank_value"})
 
 
 @dataclass(frozen=True)
@@ -53,10 +53,7 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
     if not evidence.found:
         return Routing("review", 0.0, ["not_found"])
     reasons = list(dict.fromkeys(evidence.reasons))
-    if (
-        evidence.ocr_score < thresholds.min_value_confidence
-        or evidence.min_char_score < thresholds.min_char_confidence
-    ):
+    if evidence.ocr_score < thresholds.min_value_confidence or evidence.min_char_score < thresholds.min_char_confidence:
         reasons.append("low_ocr_confidence")
     if evidence.label_match < thresholds.min_label_match:
         reasons.append("low_label_match")
