@@ -101,3 +101,126 @@ def load_catalogue(catalogue_id: str = "GK2008") -> Catalogue:
         for r in _read_csv(f"{stem}-rules.csv")
     )
     return Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=rules)
+
+
+# -- the 2019+ forms: matrix tables whose codes are <row>@<column> -----------------------------
+
+MATRIX_TEMPLATES = ("GK2019", "GK2021")
+
+
+@dataclass(frozen=True)
+class MatrixColumn:
+    key: str  # the code's part after "@": natural, total, issued, ...
+    label: str  # the printed header path: 法人或其他组织/商业企业
+
+    @property
+    def leaf(self) -> str:
+        return self.label.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One printed row of a matrix table: its label path and its value columns."""
+
+    code: str  # GK2021-3.3.3.1
+    table: str  # 三、收到和处理政府信息公开申请情况
+    path: tuple[str, ...]  # ('三、本年度办理结果', '（三）不予公开', '1.属于国家秘密')
+    columns: tuple[MatrixColumn, ...]
+    units: tuple[str, ...]  # per column
+    index: int  # position among the rows of the catalogue
+    replaces: tuple[str, ...] = ()  # a variant row printed instead of these rows' codes
+
+    @property
+    def leaf(self) -> Indicator:
+        """The printed row label as an Indicator, for the label matcher of `mapping`."""
+        kind, marker, text = split_marker(self.path[-1])
+        return Indicator(self.code, None, self.path[-1], self.units[0], self.index, kind, marker, text)
+
+    def code_of(self, column: MatrixColumn) -> str:
+        return f"{self.code}@{column.key}"
+
+
+@dataclass(frozen=True)
+class MatrixCatalogue:
+    """A 2019+ template: `catalogue` holds one Indicator per code (contract order) and the
+    identities; `rows` the printed rows; `variants` rows some reports print instead."""
+
+    catalogue: Catalogue
+    rows: tuple[MatrixRow, ...]
+    variants: tuple[MatrixRow, ...]
+
+    @property
+    def id(self) -> str:
+        return self.catalogue.id
+
+    def tables(self) -> list[str]:
+        return list(dict.fromkeys(r.table for r in self.rows))
+
+
+def _matrix_rows(records: list[dict[str, str]]) -> list[MatrixRow]:
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for record in records:
+        grouped.setdefault(record["code"].split("@")[0], []).append(record)
+    rows = []
+    for index, (code, cells) in enumerate(grouped.items()):
+        columns = tuple(MatrixColumn(c["code"].split("@")[1], c["column"]) for c in cells)
+        path = tuple(cells[0]["row"].split("/"))
+        rows.append(MatrixRow(code, cells[0]["table"], path, columns, tuple(c["unit"] for c in cells), index))
+    return rows
+
+
+def _matrix_variants(stem: str, rows: list[MatrixRow]) -> list[MatrixRow]:
+    """`<id>-variants.csv`: code,row,replaces — a row printed in place of others, with their columns."""
+    name = f"{stem}-variants.csv"
+    if not resources.files("models.catalogues").joinpath(name).is_file():
+        return []
+    by_code = {r.code: r for r in rows}
+    variants = []
+    for record in _read_csv(name):
+        replaced = tuple(record["replaces"].split())
+        model = by_code[replaced[0]]
+        variants.append(
+            MatrixRow(
+                record["code"],
+                model.table,
+                tuple(record["row"].split("/")),
+                model.columns,
+                model.units,
+                model.index,
+                replaces=replaced,
+            )
+        )
+    return variants
+
+
+def _matrix_label(path: tuple[str, ...], column: MatrixColumn) -> str:
+    """The printed row path and column header: 三、本年度办理结果/（一）予以公开|自然人."""
+    return f"{'/'.join(path)}|{column.label}"
+
+
+@cache
+def load_matrix_catalogue(catalogue_id: str) -> MatrixCatalogue:
+    """GK2019 or GK2021: the spec's code,table,row,column,unit file and its identities."""
+    stem = catalogue_id.lower()
+    rows = _matrix_rows(_read_csv(f"{stem}-indicators.csv"))
+    indicators = []
+    for row in rows:
+        for column, unit in zip(row.columns, row.units, strict=True):
+            label = _matrix_label(row.path, column)
+            kind, marker, text = split_marker(row.path[-1])
+            indicators.append(Indicator(row.code_of(column), None, label, unit, len(indicators), kind, marker, text))
+    rules = tuple(
+        Rule(kind=r["kind"], target=r["target"], terms=tuple(r["terms"].split()), note=r["note"])  # type: ignore[arg-type]
+        for r in _read_csv(f"{stem}-rules.csv")
+    )
+    catalogue = Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=rules)
+    return MatrixCatalogue(catalogue, tuple(rows), tuple(_matrix_variants(stem, rows)))
+
+
+def variant_indicators(catalogue: MatrixCatalogue, variant: MatrixRow) -> list[Indicator]:
+    """Indicators for the codes of a variant row (added to a result when it is printed)."""
+    kind, marker, text = split_marker(variant.path[-1])
+    return [
+        Indicator(variant.code_of(c), None, _matrix_label(variant.path, c), u, -1, kind, marker, text)
+        for c, u in zip(variant.columns, variant.units, strict=True)
+    ]

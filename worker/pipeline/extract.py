@@ -2,17 +2,21 @@
 
 Pages without a ruled table are recognised as such from their lines alone and never sent
 to OCR; on table pages only the cells and the few heading lines above the table are read.
+The template is detected first from a few header and first-column cells (`templates`):
+the 2019+ forms (GK2019, GK2021) go through the matrix path (`matrix`, `matrix_mapping`),
+everything else through the GK2008 path, unchanged.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from docextract import __version__
 from docextract.settings import Settings, get_settings
-from models.catalogue import Catalogue, Indicator, load_catalogue
+from models.catalogue import MATRIX_TEMPLATES, Catalogue, Indicator, load_catalogue
 from models.schemas import (
     ExtractionResult,
     FieldResult,
@@ -23,12 +27,15 @@ from models.schemas import (
 from worker.pipeline.layout import TableGrid, find_grid
 from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.mapping import RowMatch, map_rows, normalize_unit
+from worker.pipeline.matrix import CellReads, MatrixTable, find_tables, read_cells
+from worker.pipeline.matrix_extract import extract_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, read_heading
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
-from worker.pipeline.route import FieldEvidence, route
+from worker.pipeline.route import FieldEvidence, Routing, route
 from worker.pipeline.rows import TableRow, read_rows
-from worker.pipeline.validate import check_rules, reasons_by_code
+from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, probe_cells
+from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
 from worker.pipeline.values import ParsedValue, parse_value
 
 _MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not this template
@@ -38,7 +45,8 @@ _MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not 
 class TablePage:
     page: PageImage
     prepared: PreparedPage
-    grid: TableGrid
+    grid: TableGrid | None  # the GK2008 label | unit | value grid
+    tables: tuple[MatrixTable, ...] = ()  # every ruled table, merged cells kept (2019+ forms)
 
 
 @dataclass(frozen=True)
@@ -57,19 +65,33 @@ class Extractor:
         self.engine = engine or RapidOcrEngine(threads=self.settings.ocr.threads)
         self.catalogue: Catalogue = load_catalogue("GK2008")
 
-    def extract_file(self, path: Path, filename: str | None = None) -> ExtractionResult:
-        """Extract one file. Raises InputError when it cannot be read."""
-        return self.extract_file_detailed(path, filename).result
+    def extract_file(
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+    ) -> ExtractionResult:
+        """Extract one file. Raises InputError when it cannot be read. `aliases`: label
+        spellings reviewers accepted for GK2008 codes (`models.aliases.load_aliases`)."""
+        return self.extract_file_detailed(path, filename, aliases).result
 
-    def extract_file_detailed(self, path: Path, filename: str | None = None) -> Extraction:
+    def extract_file_detailed(
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+    ) -> Extraction:
         with open_document(path, self.settings.limits, filename) as document:
-            return self.extract_document(document)
+            return self.extract_document(document, aliases)
 
-    def extract_document(self, document: Document) -> Extraction:
+    def extract_document(self, document: Document, aliases: Mapping[str, str] | None = None) -> Extraction:
         started = time.perf_counter()
-        table_pages = self._find_table_pages(document)
+        scanned = self._find_table_pages(document)
+        guess, probed = self._detect_template(scanned)
+        if guess is not None and guess.id in MATRIX_TEMPLATES:
+            first = next(document.pages())
+            matrix = extract_matrix(document, scanned, guess, probed, first, self.engine, self.settings.routing)
+            if matrix is None:
+                return Extraction(self._no_template(document, started), [])
+            result = matrix.result.model_copy(update={"run": self._run_info(document, started)})
+            return Extraction(result, matrix.table_pages)
+        table_pages = [tp for tp in scanned if tp.grid is not None]
         rows = [row for tp in table_pages for row in read_rows(tp.prepared, tp.grid, self.engine)]
-        matches = map_rows(rows, self.catalogue)
+        matches = map_rows(rows, self.catalogue, aliases)
         matched = [m for m in matches if m.row is not None]
         if len(matched) < _MIN_MATCHED_SHARE * len(matches):
             return Extraction(self._no_template(document, started), [])
@@ -94,9 +116,26 @@ class Extractor:
         for page in document.pages():
             prepared = prepare_page(page)
             grid = find_grid(prepared)
-            if grid is not None:
-                found.append(TablePage(page, prepared, grid))
+            tables = tuple(find_tables(prepared))
+            if grid is not None or tables:
+                found.append(TablePage(page, prepared, grid, tables))
         return found
+
+    def _detect_template(self, pages: list[TablePage]) -> tuple[TemplateGuess | None, dict[int, CellReads]]:
+        """The form, from the header and first-column cells of the tables, page by page until it
+        is clear (the reads are kept for the matrix path)."""
+        probed: dict[int, CellReads] = {}
+        texts: list[str] = []
+        guess = None
+        for tp in pages:
+            cells = [cell for table in tp.tables for cell in probe_cells(table)]
+            reads = read_cells(tp.prepared, cells, self.engine) if cells else {}
+            probed[tp.prepared.number] = reads
+            texts.extend(read.text for read in reads.values() if read.text)
+            guess = detect_template(texts)
+            if is_decided(guess):
+                break
+        return guess, probed
 
     def _metadata(self, first: TablePage) -> Metadata:
         lines = read_heading(first.prepared, first.grid.frame[1], self.engine)
@@ -104,12 +143,35 @@ class Extractor:
 
     def _fields(self, matches: list[RowMatch], pages: dict[int, PreparedPage]) -> list[FieldResult]:
         parsed = {m.indicator.code: _parse(m) for m in matches}
-        checks = check_rules({c: p.value if p else None for c, p in parsed.items()}, self.catalogue)
-        validation = reasons_by_code(checks)
+        values = {code: p.value if p else None for code, p in parsed.items()}
+        # Fields going to a person anyway: a rule they break is put down to them first.
+        doubtful = {
+            m.indicator.code for m in matches if self._routing(m, parsed[m.indicator.code], []).status == "review"
+        }
+        checks = check_rules(values, self.catalogue)
+        validation = reasons_by_code(checks, values, doubtful)
+        settled = corroborated(checks)
         return [
-            self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages)
+            self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages, settled)
             for m in matches
         ]
+
+    def _routing(
+        self, match: RowMatch, parsed: ParsedValue | None, validation: list[str], settled: set[str] | None = None
+    ) -> Routing:
+        row = match.row
+        if row is None or parsed is None:
+            return route(FieldEvidence(False, 0, 0, 0, ()), self.settings.routing)
+        reasons = [*parsed.reasons, *_row_reasons(row, match.indicator, parsed), *validation]
+        evidence = FieldEvidence(
+            found=True,
+            ocr_score=row.value.score,
+            min_char_score=row.value.min_char_score,
+            label_match=match.similarity,
+            reasons=tuple(reasons),
+            in_sum_that_holds=match.indicator.code in (settled or set()),
+        )
+        return route(evidence, self.settings.routing)
 
     def _field(
         self,
@@ -117,20 +179,12 @@ class Extractor:
         parsed: ParsedValue | None,
         validation: list[str],
         pages: dict[int, PreparedPage],
+        settled: set[str],
     ) -> FieldResult:
         indicator, row = match.indicator, match.row
+        routing = self._routing(match, parsed, validation, settled)
         if row is None or parsed is None:
-            routing = route(FieldEvidence(False, 0, 0, 0, ()), self.settings.routing)
             return _field_result(indicator, None, None, routing.confidence, routing.status, routing.reasons)
-        reasons = [*parsed.reasons, *_row_reasons(row, indicator, parsed), *validation]
-        evidence = FieldEvidence(
-            found=True,
-            ocr_score=row.value.score,
-            min_char_score=row.value.min_char_score,
-            label_match=match.similarity,
-            reasons=tuple(reasons),
-        )
-        routing = route(evidence, self.settings.routing)
         prepared = pages[row.page]
         return FieldResult(
             code=indicator.code,

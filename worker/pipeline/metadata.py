@@ -1,4 +1,5 @@
-"""Report metadata: the reporting unit (填报单位) and the year, from the text above the table."""
+"""Report metadata: the reporting unit (填报单位) and the year, from the text above the table;
+for 2019+ reports, the issuing body and the year from the report's title (`parse_title`)."""
 
 from __future__ import annotations
 
@@ -78,3 +79,32 @@ def _join_rows(lines: list[DetectedLine]) -> list[str]:
                 continue
         rows.append([line])
     return ["".join(p.read.text for p in sorted(row, key=lambda ln: ln.box[0])) for row in rows]
+
+
+# -- 2019+ reports: the issuing body and the year are in the report's title ------------------
+
+_REPORT_TITLE = re.compile(
+    r"((?:19|20)\d{2})\s*年\s*度?\s*(?:政\s*府\s*)?信\s*息\s*公\s*开\s*工\s*作\s*年\s*度\s*报\s*告"
+)
+_TITLE_ROWS = 4  # the title is one of the first rows; it may wrap once
+
+
+def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
+    """Detect and read the text lines of the top of the first page, where the title is."""
+    bottom = min(int(page.dpi * 3.0), page.gray.shape[0])
+    region = np.ascontiguousarray(page.gray[:bottom])
+    return engine.read_region(np.dstack([region] * 3))
+
+
+def parse_title(lines: list[DetectedLine]) -> Metadata:
+    """Issuing body and year from a title such as 洪泽区人民政府2023年政府信息公开工作年度报告,
+    printed on one line or wrapped (the body on the line above the year)."""
+    rows = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(lines)][:_TITLE_ROWS]
+    for first in range(len(rows)):
+        for last in range(first + 1, min(first + 2, len(rows)) + 1):
+            joined = re.sub(r"\s+", "", "".join(rows[first:last]))
+            match = _REPORT_TITLE.search(joined)
+            if match:
+                body = joined[: match.start()].strip(" :：") or None
+                return Metadata(unit_name=body, year=int(match.group(1)), title_found=True)
+    return Metadata(unit_name=None, year=None, title_found=False)

@@ -1,0 +1,75 @@
+"""Matrix layout on a drawn page: merged header cells, a vertical merged label, two tables."""
+
+import cv2
+import numpy as np
+
+from worker.pipeline.load import PageImage
+from worker.pipeline.matrix import find_tables
+from worker.pipeline.preprocess import prepare_page
+
+DPI = 150
+X = (100, 300, 420, 540, 660, 780)  # label | label | three value columns
+Y = (200, 250, 300, 350, 400, 450)  # header (two levels) and three rows
+
+
+def _line(image: np.ndarray, start: tuple[int, int], end: tuple[int, int]) -> None:
+    cv2.line(image, start, end, (0, 0, 0), 2)
+
+
+def _matrix_page(bottom_rule: bool = True) -> PageImage:
+    """Header: [label r2][申请人 c3] / [a][b][c]; rows: [三、 r3][row 1..3][v][v][v]; a second table below."""
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    _line(image, (X[0], Y[0]), (X[-1], Y[0]))
+    _line(image, (X[2], Y[1]), (X[-1], Y[1]))  # under the spanning header only
+    _line(image, (X[0], Y[2]), (X[-1], Y[2]))
+    for y in Y[3:-1]:
+        _line(image, (X[1], y), (X[-1], y))  # the vertical label in X[0]..X[1] is merged
+    if bottom_rule:
+        _line(image, (X[0], Y[-1]), (X[-1], Y[-1]))
+    _line(image, (X[0], Y[0]), (X[0], Y[-1]))
+    _line(image, (X[1], Y[2]), (X[1], Y[-1]))
+    _line(image, (X[2], Y[0]), (X[2], Y[-1]))
+    for x in X[3:-1]:
+        _line(image, (x, Y[1]), (x, Y[-1]))
+    _line(image, (X[-1], Y[0]), (X[-1], Y[-1]))
+    for top in (900, 980):  # a second, plain two-column table with two rows
+        _line(image, (X[0], top), (X[3], top))
+    _line(image, (X[0], 1060), (X[3], 1060))
+    for x in (X[0], X[2], X[3]):
+        _line(image, (x, 900), (x, 1060))
+    return PageImage(number=3, image=image, dpi=DPI, is_color=False)
+
+
+def _spans(table) -> set[tuple[int, int, int, int]]:
+    return {(c.top, c.bottom, c.left, c.right) for c in table.cells}
+
+
+def test_merged_header_and_row_labels_become_cells_with_spans():
+    tables = find_tables(prepare_page(_matrix_page()))
+    assert [t.bands for t in tables] == [5, 2]
+    first = tables[0]
+    assert len(first.columns) == 6
+    assert _spans(first) == {
+        (0, 2, 0, 2),  # the header's label cell spans both header rows and both label columns
+        (0, 1, 2, 5),  # 申请人 spans the three value columns
+        (1, 2, 2, 3),
+        (1, 2, 3, 4),
+        (1, 2, 4, 5),
+        (2, 5, 0, 1),  # the vertical label spans the three rows
+        *{(b, b + 1, c, c + 1) for b in (2, 3, 4) for c in (1, 2, 3, 4)},
+    }
+    assert [c.left for c in first.band_cells(3)] == [0, 1, 2, 3, 4]
+    assert _spans(tables[1]) == {(0, 1, 0, 1), (0, 1, 1, 2), (1, 2, 0, 1), (1, 2, 1, 2)}
+
+
+def test_a_table_cut_by_the_page_end_keeps_its_last_row():
+    tables = find_tables(prepare_page(_matrix_page(bottom_rule=False)))
+    assert tables[0].bands == 5
+    last_row = tables[0].band_cells(4)
+    assert [(c.left, c.right) for c in last_row] == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert abs(last_row[-1].box[3] - Y[-1]) <= 3  # where the verticals end
+
+
+def test_a_page_without_rules_has_no_table():
+    blank = PageImage(number=1, image=np.full((1754, 1241, 3), 255, np.uint8), dpi=DPI, is_color=False)
+    assert find_tables(prepare_page(blank)) == []

@@ -1,0 +1,178 @@
+"""Matrix mapping on read tables built by hand: deviations real reports print."""
+
+from fixtures.matrix import generate_matrix_document
+from models.catalogue import load_matrix_catalogue
+from worker.pipeline.extract import Extractor
+from worker.pipeline.load import open_document
+from worker.pipeline.matrix import MatrixCell, MatrixTable
+from worker.pipeline.matrix_mapping import ReadTable, map_matrix
+from worker.pipeline.ocr import TextRead
+from worker.pipeline.rows import CellRead
+
+COLUMNS = ("natural", "business", "research", "public_interest", "legal_service", "other", "total")
+
+
+def _read(text: str) -> CellRead:
+    return CellRead(text=text, score=0.99, min_char_score=0.98, blank=not text, lines=1 if text else 0)
+
+
+def _table(rows: list[list], page: int = 3) -> ReadTable:
+    """One single-band cell per text, left to right; (text, n) spans n columns."""
+    reads = {}
+    width = 0
+    for band, texts in enumerate(rows):
+        column = 0
+        for item in texts:
+            text, span = item if isinstance(item, tuple) else (item, 1)
+            box = (column * 100.0, band * 40.0, (column + span) * 100.0, band * 40.0 + 40)
+            reads[MatrixCell(band, band + 1, column, column + span, box)] = _read(text)
+            column += span
+        width = max(width, column)
+    table = MatrixTable(page, len(rows), tuple(float(c * 100) for c in range(width + 1)), tuple(reads))
+    return ReadTable(table, reads)
+
+
+def _values(base: int) -> list[str]:
+    """Six applicant counts and their total, distinct per row so a shift shows."""
+    counts = [base, 0, 1, 0, 0, 2]
+    return [str(c) for c in counts] + [str(sum(counts))]
+
+
+TABLE_3 = [
+    ["申请人情况"],
+    ["", "自然人", "商业企业", "科研机构", "社会公益组织", "法律服务机构", "其他", "总计"],
+    ["一、本年新收政府信息公开申请数量", *_values(31)],
+    ["二、上年结转政府信息公开申请数量", *_values(32)],
+    ["三、本年度办理结果", "（一）予以公开", *_values(33)],
+    ["（二）部分公开（区分处理的，只计这一", *_values(34)],  # wrapped label, second line lost
+    ["（三）不予公开", "1、属于国家秘密", *_values(35)],  # 1、 for 1.
+    ["2.其他法律行政止公开", *_values(36)],  # a typo as printed in a real report
+    ["3.危及“三安全一稳定”", *_values(37)],
+    ["4.保护第三方合法权益", *_values(38)],
+    ["5.属于三类内部事务信息", *_values(39)],
+    ["6.属于四类过程性信息", *_values(40)],
+    ["7.属于行政执法案卷", *_values(41)],
+    # 8.属于行政查询事项 is missing: nothing below may shift
+    ["（四）无法提供", "1.本机关不掌握相关政府信息", *_values(43)],
+    ["2.没有现成信息需要另行制作", *_values(44)],
+    ["3.补正后申请内容仍不明确", *_values(45)],
+    ["（五）不予处理", "1.信访举报投诉类申请", *_values(46)],
+    ["2.重复申请", *_values(47)],
+    ["3.要求提供公开出版物", *_values(48)],
+    ["4.无正当理由大量反复申请", *_values(49)],
+    ["5.要求行政机关确认或重新出具已获取信息", *_values(50)],
+    ["（六）其他处理", *_values(51)],  # one row, as in the 2019 form
+    ["（七）总计", *_values(52)],
+    ["四、结转下年度继续办理", *_values(53)],
+]
+TABLE_4 = [
+    [("行政复议", 5), ("未经复议直接起诉", 5), ("复议后起诉", 5)],
+    [str(v) for v in (10, 1, 0, 0, 11, 2, 0, 0, 0, 2, 5, 0, 1, 0, 6)],
+]
+
+
+def _value(mapping, code: str) -> str | None:
+    match = mapping.matches.get(code)
+    return None if match is None else match.read.text
+
+
+def test_table_3_rows_land_on_their_codes_despite_deviations():
+    mapping = map_matrix([_table(TABLE_3)], load_matrix_catalogue("GK2021"))
+    expected_rows = {
+        "3.1": 31,
+        "3.2": 32,
+        "3.3.1": 33,
+        "3.3.2": 34,
+        "3.3.3.1": 35,
+        "3.3.3.2": 36,
+        "3.3.3.7": 41,
+        "3.3.4.1": 43,
+        "3.3.5.5": 50,
+        "3.3.6": 51,
+        "3.3.7": 52,
+        "3.4": 53,
+    }
+    for row, base in expected_rows.items():
+        got = [_value(mapping, f"GK2021-{row}@{c}") for c in COLUMNS]
+        assert got == _values(base), row
+    assert all(f"GK2021-3.3.3.8@{c}" not in mapping.matches for c in COLUMNS)
+    assert [v.code for v in mapping.variants] == ["GK2021-3.3.6"]
+    assert all(f"GK2021-3.3.6.{i}@{c}" not in mapping.matches for i in (1, 2, 3) for c in COLUMNS)
+    assert mapping.pages == (3,)
+
+
+def test_table_4_values_split_into_three_groups_under_their_headers():
+    mapping = map_matrix([_table(TABLE_4, page=4)], load_matrix_catalogue("GK2021"))
+    assert [_value(mapping, f"GK2021-4.review@{k}") for k in ("upheld", "corrected", "other", "pending", "total")] == [
+        "10",
+        "1",
+        "0",
+        "0",
+        "11",
+    ]
+    assert _value(mapping, "GK2021-4.suit_after_review@total") == "6"
+    # the header cell spanning each group of five names it: that is its label match
+    assert mapping.matches["GK2021-4.suit_direct@upheld"].similarity == 1.0
+    assert mapping.matches["GK2021-4.review@total"].similarity == 1.0
+
+
+def test_table_4_printed_as_two_tables_is_read_in_print_order():
+    review = _table([[("行政复议", 5)], ["10", "1", "0", "0", "11"]], page=4)
+    suits = _table(
+        [[("未经复议直接起诉", 5), ("复议后起诉", 5)], ["2", "0", "0", "0", "2", "5", "0", "1", "0", "6"]], page=4
+    )
+    mapping = map_matrix([review, suits], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-4.review@total") == "11"
+    assert _value(mapping, "GK2021-4.suit_direct@upheld") == "2"
+    assert _value(mapping, "GK2021-4.suit_after_review@other") == "1"
+    assert {
+        mapping.matches[f"GK2021-4.{r}@total"].similarity for r in ("review", "suit_direct", "suit_after_review")
+    } == {1.0}
+
+
+def test_table_4_without_its_headers_is_read_but_not_label_matched():
+    mapping = map_matrix([_table(TABLE_4[1:], page=4)], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-4.suit_direct@total") == "2"
+    assert mapping.matches["GK2021-4.suit_direct@total"].similarity == 0.0
+
+
+def test_table_2_columns_follow_the_header_when_a_column_is_missing():
+    rows = [
+        ["第二十条第（一）项"],
+        ["信息内容", "本年制发件数", "现行有效件数"],  # 本年废止件数 not printed
+        ["规章", "3", "7"],
+        ["行政规范性文件", "2", "9"],
+        ["信息内容", "本年处理决定数量"],
+        ["行政许可", "550"],
+    ]
+    mapping = map_matrix([_table(rows, page=2)], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-2.1.1@issued") == "3"
+    assert _value(mapping, "GK2021-2.1.1@in_force") == "7"
+    assert "GK2021-2.1.1@repealed" not in mapping.matches
+    assert _value(mapping, "GK2021-2.1.2@in_force") == "9"
+    assert _value(mapping, "GK2021-2.5.1@decisions") == "550"
+
+
+class _EveryCellSays:
+    """An OCR engine stub that reads the same text in every cell."""
+
+    name = "stub"
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def recognize(self, crops):
+        return [TextRead(self.text, 0.99, (0.99,) * len(self.text)) for _ in crops]
+
+    def read_region(self, image):
+        return []
+
+
+def test_headers_of_the_form_without_its_rows_give_no_template(tmp_path):
+    generate_matrix_document(1, 0, tmp_path)
+    extractor = Extractor(engine=_EveryCellSays("自然人"))
+    with open_document(tmp_path / "synth_gk2021_001.pdf", extractor.settings.limits) as document:
+        guess, _ = extractor._detect_template(extractor._find_table_pages(document))
+    assert guess is not None and guess.id == "GK2021"  # the matrix path runs, and maps nothing
+    result = extractor.extract_file(tmp_path / "synth_gk2021_001.pdf")
+    assert (result.template, result.fields, result.status) == (None, [], "needs_review")

@@ -1,0 +1,223 @@
+"""Matrix layout: every ruled table of a page as cells with row and column spans.
+
+The 2019+ forms print tables whose header has two or three levels of merged cells, whose
+row labels are merged vertically (三、本年度办理结果 spans twenty rows) and whose blocks
+change their number of columns from one caption to the next. The GK2008 layout stage keeps
+three columns; here every ruled segment is kept with its own extent, so:
+
+- a band is the strip between two consecutive row rules; the vertical rules that cross it
+  are its column boundaries (a value cell spanning three columns simply has fewer);
+- a cell continues into the band below when the rule under it is missing (vertical merge);
+- a strip crossed by fewer than two verticals separates two tables on the same page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import cv2
+import layoutparser as lp
+import numpy as np
+
+from worker.pipeline.layout import cell_image
+from worker.pipeline.ocr import OcrEngine, TextRead
+from worker.pipeline.preprocess import PreparedPage, line_masks
+from worker.pipeline.rows import CellRead, _combine, _ink_lines, _pad_crop
+
+_COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One ruled line: its position across, and the intervals along it that are inked."""
+
+    position: float
+    spans: tuple[tuple[float, float], ...]
+
+    def covers(self, start: float, end: float, share: float = _COVER) -> bool:
+        if end <= start:
+            return False
+        inked = sum(max(0.0, min(e, end) - max(s, start)) for s, e in self.spans)
+        return inked >= share * (end - start)
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    """A cell: rows [top, bottom) are band indices, columns [left, right) rule indices."""
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+    box: tuple[float, float, float, float]  # x0, y0, x1, y1 in prepared-page pixels
+
+    @property
+    def block(self) -> lp.TextBlock:
+        x0, y0, x1, y1 = self.box
+        quad = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float32)
+        return lp.TextBlock(lp.Quadrilateral(quad))
+
+
+@dataclass(frozen=True)
+class MatrixTable:
+    """One ruled table of a page; `cells` sorted by band, then left to right."""
+
+    page: int
+    bands: int
+    columns: tuple[float, ...]  # x of every column rule of the table
+    cells: tuple[MatrixCell, ...] = field(repr=False)
+
+    @property
+    def frame(self) -> tuple[float, float, float, float]:
+        boxes = np.array([c.box for c in self.cells])
+        return (*boxes[:, :2].min(axis=0).tolist(), *boxes[:, 2:].max(axis=0).tolist())  # type: ignore[return-value]
+
+    def band_cells(self, band: int) -> list[MatrixCell]:
+        """Cells that cover a band (merged ones included), left to right."""
+        return sorted((c for c in self.cells if c.top <= band < c.bottom), key=lambda c: c.left)
+
+
+def _segments(mask: np.ndarray, horizontal: bool, min_length: float) -> list[tuple[float, float, float]]:
+    """(position across, start, end) of every ruled stroke in a line mask."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    found = []
+    for label in range(1, count):
+        x, y, w, h, _ = stats[label]
+        if (w if horizontal else h) < min_length:
+            continue
+        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
+        across = ys + y if horizontal else xs + x
+        start, end = (x, x + w) if horizontal else (y, y + h)
+        found.append((float(np.median(across)), float(start), float(end)))
+    return found
+
+
+def _rules(segments: list[tuple[float, float, float]], tolerance: float, gap: float) -> list[Rule]:
+    """Group strokes at one position into rules; their inked intervals stay separate."""
+    segments.sort()
+    groups: list[list[tuple[float, float, float]]] = []
+    for segment in segments:
+        if groups and segment[0] - groups[-1][-1][0] <= tolerance:
+            groups[-1].append(segment)
+        else:
+            groups.append([segment])
+    rules = []
+    for group in groups:
+        spans: list[list[float]] = []
+        for _, start, end in sorted(group, key=lambda s: s[1]):
+            if spans and start <= spans[-1][1] + gap:
+                spans[-1][1] = max(spans[-1][1], end)
+            else:
+                spans.append([start, end])
+        weights = [s[2] - s[1] for s in group]
+        position = float(np.average([s[0] for s in group], weights=weights))
+        rules.append(Rule(position, tuple((a, b) for a, b in spans)))
+    return rules
+
+
+def find_tables(page: PreparedPage) -> list[MatrixTable]:
+    """Every ruled table of a page, top to bottom ([] for a page without rules)."""
+    horizontal_mask, vertical_mask = line_masks(page.ink, page.dpi)
+    tolerance, gap = page.dpi * 0.03, page.dpi * 0.05
+    horizontals = _rules(_segments(horizontal_mask, True, page.dpi * 0.3), tolerance, gap)
+    verticals = _rules(_segments(vertical_mask, False, page.dpi * 0.1), tolerance, gap)
+    min_band = page.dpi * 0.06
+    horizontals = _close_open_bottoms(horizontals, verticals, min_band)
+    bands: list[tuple[Rule, Rule, list[Rule]]] = []
+    for upper, lower in pairwise(horizontals):
+        if lower.position - upper.position < min_band:
+            continue
+        inset = min(page.dpi * 0.03, (lower.position - upper.position) / 4)
+        crossing = [v for v in verticals if v.covers(upper.position + inset, lower.position - inset, 0.9)]
+        if len(crossing) >= 2:
+            bands.append((upper, lower, crossing))
+    tables: list[list[tuple[Rule, Rule, list[Rule]]]] = []
+    for band in bands:
+        if tables and tables[-1][-1][1] is band[0]:
+            tables[-1].append(band)
+        else:
+            tables.append([band])
+    return [_table(page.number, run, tolerance * 2) for run in tables]
+
+
+def _close_open_bottoms(horizontals: list[Rule], verticals: list[Rule], min_band: float) -> list[Rule]:
+    """A table cut by the end of the page may have no rule under its last row: where
+    verticals run on below the last rule they cross and end together, that is its bottom."""
+    ends: list[tuple[float, float]] = []  # (y where a vertical stops, its x)
+    for vertical in verticals:
+        for start, end in vertical.spans:
+            crossed = [h for h in horizontals if start - min_band <= h.position <= end - min_band]
+            closed = any(abs(h.position - end) <= min_band for h in horizontals)
+            if crossed and not closed:
+                ends.append((end, vertical.position))
+    ends.sort()
+    added: list[Rule] = []
+    group: list[tuple[float, float]] = []
+    for end in [*ends, (float("inf"), 0.0)]:
+        if group and end[0] - group[-1][0] > min_band:
+            if len(group) >= 3:  # several columns stop together: not a stray stroke
+                xs = [x for _, x in group]
+                added.append(Rule(float(np.median([y for y, _ in group])), ((min(xs), max(xs)),)))
+            group = []
+        group.append(end)
+    return sorted([*horizontals, *added], key=lambda h: h.position)
+
+
+def _table(page: int, bands: list[tuple[Rule, Rule, list[Rule]]], tolerance: float) -> MatrixTable:
+    xs = sorted(v.position for _, _, crossing in bands for v in crossing)
+    columns: list[float] = []
+    for x in xs:
+        if not columns or x - columns[-1] > tolerance:
+            columns.append(x)
+
+    def column_index(x: float) -> int:
+        return int(np.argmin([abs(x - c) for c in columns]))
+
+    open_cells: dict[tuple[int, int], MatrixCell] = {}  # cells still open at the band above
+    cells: list[MatrixCell] = []
+    for index, (upper, lower, crossing) in enumerate(bands):
+        still_open: dict[tuple[int, int], MatrixCell] = {}
+        distinct = list({column_index(v.position): v for v in crossing}.values())  # a rule drawn twice is one
+        for left, right in pairwise(distinct):
+            key = (column_index(left.position), column_index(right.position))
+            above = open_cells.get(key)
+            if above is not None and not upper.covers(left.position, right.position, 0.5):
+                cell = MatrixCell(
+                    above.top, index + 1, *key, (above.box[0], above.box[1], right.position, lower.position)
+                )
+                cells.remove(above)
+            else:
+                cell = MatrixCell(
+                    index, index + 1, *key, (left.position, upper.position, right.position, lower.position)
+                )
+            cells.append(cell)
+            still_open[key] = cell
+        open_cells = still_open
+    cells.sort(key=lambda c: (c.top, c.left))
+    return MatrixTable(page=page, bands=len(bands), columns=tuple(columns), cells=tuple(cells))
+
+
+CellReads = dict[MatrixCell, CellRead]
+
+
+def read_cells(
+    page: PreparedPage, cells: list[MatrixCell], engine: OcrEngine, known: CellReads | None = None
+) -> CellReads:
+    """Read the ink of each cell not in `known` (wrapped text split into lines): one recogniser call."""
+    known = known or {}
+    todo = [c for c in dict.fromkeys(cells) if c not in known]
+    inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
+    crops: list[np.ndarray] = []
+    owners: list[MatrixCell] = []
+    for cell in todo:
+        image = cell_image(page.gray, cell.block, inset)
+        for box in _ink_lines(image, page.dpi, split_lines=True):
+            crops.append(_pad_crop(image, box))
+            owners.append(cell)
+    reads = engine.recognize(crops) if crops else []
+    by_cell: dict[MatrixCell, list[TextRead]] = {}
+    for owner, read in zip(owners, reads, strict=True):
+        by_cell.setdefault(owner, []).append(read)
+    fresh = {cell: _combine(by_cell.get(cell, [])) for cell in todo}
+    return {cell: known[cell] if cell in known else fresh[cell] for cell in cells}

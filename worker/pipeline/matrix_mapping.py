@@ -1,0 +1,221 @@
+"""Matrix mapping: read 2019+ tables → `<row>@<column>` codes.
+
+Each band of a table is split into its label cells (left) and value cells (the run of
+single-band cells on the right that hold a number, a dash or nothing). Bands without a
+number are headers. Data bands are aligned to the catalogue's printed rows by the same
+global sequence alignment as `mapping` (order + fuzzy label + numbering, 1、 read as 1.),
+so a garbled, wrapped or misspelt label lands on its row and a missing row shifts
+nothing; a variant row (（六）其他处理 printed as one row) competes with the rows it
+replaces. Columns follow the print order when their count is the catalogue's, else their
+header text. Table 四 has no row labels: its 15 values (in one row, or in rows of five or
+ten) are split into three groups of five under the 行政复议 / 未经复议直接起诉 / 复议后起诉 headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz
+
+from models.catalogue import MatrixCatalogue, MatrixColumn, MatrixRow
+from worker.pipeline.mapping import label_similarity, normalize_label
+from worker.pipeline.matrix import MatrixCell, MatrixTable
+from worker.pipeline.rows import CellRead
+from worker.pipeline.values import parse_value
+
+_SKIP_BAND = -0.35
+_SKIP_ROW = -0.30
+_GROUP_SIZE = 5  # table 四: 结果维持 结果纠正 其他结果 尚未审结 总计
+
+
+@dataclass(frozen=True)
+class ReadTable:
+    table: MatrixTable
+    reads: dict[MatrixCell, CellRead]
+
+    def text(self, cell: MatrixCell) -> str:
+        return self.reads[cell].text
+
+
+@dataclass(frozen=True)
+class DataBand:
+    page: int
+    labels: tuple[str, ...]  # label texts, outermost first (merged parents included)
+    values: tuple[MatrixCell, ...]
+    header: tuple[tuple[MatrixCell, str], ...]  # cells of the closest header band above
+
+
+@dataclass(frozen=True)
+class CellMatch:
+    """Where one code's value was read (cell None: not found)."""
+
+    code: str
+    page: int | None
+    cell: MatrixCell | None
+    read: CellRead | None
+    similarity: float  # label (or group header) similarity of its row
+
+
+@dataclass(frozen=True)
+class MatrixMapping:
+    matches: dict[str, CellMatch]
+    variants: tuple[MatrixRow, ...]  # variant rows found printed
+    pages: tuple[int, ...]
+
+
+def _is_value(read: CellRead) -> bool:
+    return read.blank or parse_value(read.text, decimal_allowed=True).readable
+
+
+def _has_number(read: CellRead) -> bool:
+    return not read.blank and parse_value(read.text, decimal_allowed=True).value is not None
+
+
+def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
+    """(labelled data bands, bare value bands) of a table, top to bottom."""
+    labelled, bare = [], []
+    header: tuple[tuple[MatrixCell, str], ...] = ()
+    for band in range(read.table.bands):
+        cells = read.table.band_cells(band)
+        values: list[MatrixCell] = []
+        for cell in reversed(cells):
+            if cell.top != band or cell.bottom != band + 1 or not _is_value(read.reads[cell]):
+                break
+            values.insert(0, cell)
+        labels = tuple(read.text(c) for c in cells[: len(cells) - len(values)] if read.text(c))
+        if not any(_has_number(read.reads[c]) for c in values):
+            if len(cells) >= 2 and any(read.text(c) for c in cells):
+                header = tuple((c, read.text(c)) for c in cells)
+            continue
+        data = DataBand(read.table.page, labels, tuple(values), header)
+        (labelled if labels else bare).append(data)
+    return labelled, bare
+
+
+def _row_sequence(catalogue: MatrixCatalogue) -> list[MatrixRow]:
+    """Rows with labels, in print order; each variant right after the rows it replaces."""
+    sequence: list[MatrixRow] = []
+    for row in catalogue.rows:
+        if row.table.startswith("四"):
+            continue
+        sequence.append(row)
+        sequence.extend(v for v in catalogue.variants if v.replaces[-1] == row.code)
+    return sequence
+
+
+def _gain(band: DataBand, row: MatrixRow) -> tuple[float, float]:
+    similarity = label_similarity(band.labels[-1], row.leaf)
+    gain = similarity - 0.5
+    parents = [normalize_label(p) for p in band.labels[:-1]]
+    if parents and len(row.path) > 1:
+        best = max(fuzz.ratio(p, normalize_label(q)) for p in parents for q in row.path[:-1])
+        gain += 0.05 if best >= 80 else 0.0
+    if len(band.values) == len(row.columns):
+        gain += 0.1
+    elif len(band.values) < len(row.columns):
+        gain -= 0.1
+    return gain, similarity
+
+
+def align_rows(bands: list[DataBand], rows: list[MatrixRow]) -> dict[int, tuple[DataBand, float]]:
+    """Global alignment of data bands to rows: row index → (band, label similarity)."""
+    n, m = len(bands), len(rows)
+    gains, sims = np.zeros((n, m)), np.zeros((n, m))
+    for i, band in enumerate(bands):
+        for j, row in enumerate(rows):
+            gains[i, j], sims[i, j] = _gain(band, row)
+    skip_row = np.array([0.0 if r.replaces else _SKIP_ROW for r in rows])  # a variant is optional
+    score = np.zeros((n + 1, m + 1))
+    score[1:, 0] = _SKIP_BAND * np.arange(1, n + 1)
+    score[0, 1:] = np.cumsum(skip_row)
+    move = np.zeros((n + 1, m + 1), dtype=np.int8)
+    move[1:, 0], move[0, 1:] = 1, 2
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            options = (
+                score[i - 1, j - 1] + gains[i - 1, j - 1],
+                score[i - 1, j] + _SKIP_BAND,
+                score[i, j - 1] + skip_row[j - 1],
+            )
+            best = int(np.argmax(options))
+            score[i, j], move[i, j] = options[best], best
+    matched: dict[int, tuple[DataBand, float]] = {}
+    i, j = n, m
+    while i > 0 or j > 0:
+        if move[i, j] == 0:
+            matched[j - 1] = (bands[i - 1], float(sims[i - 1, j - 1]))
+            i, j = i - 1, j - 1
+        elif move[i, j] == 1:
+            i -= 1
+        else:
+            j -= 1
+    return matched
+
+
+def assign_columns(band: DataBand, columns: tuple[MatrixColumn, ...]) -> dict[str, MatrixCell]:
+    """Column key → value cell: by order when the counts agree, else by header text."""
+    if len(band.values) == len(columns):
+        return {c.key: cell for c, cell in zip(columns, band.values, strict=True)}
+    if len(band.values) > len(columns) and not band.header:
+        return {c.key: cell for c, cell in zip(columns, band.values[-len(columns) :], strict=True)}
+    assigned: dict[str, MatrixCell] = {}
+    for cell in band.values:
+        above = [text for h, text in band.header if h.left <= cell.left and cell.right <= h.right and text]
+        if not above:
+            continue
+        scored = [(fuzz.ratio(normalize_label(above[-1]), normalize_label(c.leaf)), c.key) for c in columns]
+        best, key = max(scored)
+        if best >= 60 and key not in assigned:
+            assigned[key] = cell
+    return assigned
+
+
+def _group_similarity(read: ReadTable, cells: tuple[MatrixCell, ...], label: str) -> float:
+    """How well the header cell spanning a group of five values reads as its row's label."""
+    first, last = cells[0], cells[-1]
+    texts = [
+        read.text(c) for c in read.table.cells if c.left == first.left and c.right == last.right and c.top < first.top
+    ]
+    return max((fuzz.ratio(normalize_label(t), normalize_label(label)) / 100 for t in texts), default=0.0)
+
+
+def map_review_groups(bare: list[tuple[ReadTable, DataBand]], rows: list[MatrixRow]) -> dict[str, CellMatch]:
+    """Table 四: its 15 values in print order (one row, or 行政复议 and 行政诉讼 in two), by fives."""
+    groups = [
+        (read, band, band.values[i : i + _GROUP_SIZE])
+        for read, band in bare
+        if len(band.values) % _GROUP_SIZE == 0  # a stray row of another table is not part of 四
+        for i in range(0, len(band.values), _GROUP_SIZE)
+    ]
+    if len(groups) != len(rows):
+        return {}
+    found = {}
+    for row, (read, band, cells) in zip(rows, groups, strict=True):
+        similarity = _group_similarity(read, cells, row.path[-1])
+        for column, cell in zip(row.columns, cells, strict=True):
+            found[row.code_of(column)] = CellMatch(row.code_of(column), band.page, cell, read.reads[cell], similarity)
+    return found
+
+
+def map_matrix(tables: list[ReadTable], catalogue: MatrixCatalogue) -> MatrixMapping:
+    """One CellMatch per code of the catalogue (and of the variant rows found printed)."""
+    labelled: list[DataBand] = []
+    bare: list[tuple[ReadTable, DataBand]] = []
+    for read in tables:
+        with_labels, without = split_bands(read)
+        labelled.extend(with_labels)
+        bare.extend((read, band) for band in without)
+    found = map_review_groups(bare, [r for r in catalogue.rows if r.table.startswith("四")])
+    sequence = _row_sequence(catalogue)
+    reads = {cell: r for t in tables for cell, r in t.reads.items()}
+    variants = []
+    for index, (band, similarity) in align_rows(labelled, sequence).items():
+        row = sequence[index]
+        if row.replaces:
+            variants.append(row)
+        for key, cell in assign_columns(band, row.columns).items():
+            code = f"{row.code}@{key}"
+            found[code] = CellMatch(code, band.page, cell, reads[cell], similarity)
+    pages = tuple(sorted({m.page for m in found.values() if m.page is not None}))
+    return MatrixMapping(found, tuple(variants), pages)
