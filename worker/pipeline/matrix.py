@@ -21,9 +21,9 @@ import layoutparser as lp
 import numpy as np
 
 from worker.pipeline.layout import cell_image
-from worker.pipeline.ocr import OcrEngine, TextRead
+from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage, line_masks
-from worker.pipeline.rows import CellRead, _combine, _ink_lines, _pad_crop
+from worker.pipeline.rows import CellRead, _combine, _ink_lines, _pad_crop, clean_cell
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
 
@@ -202,20 +202,25 @@ CellReads = dict[MatrixCell, CellRead]
 
 
 def read_cells(
-    page: PreparedPage, cells: list[MatrixCell], engine: OcrEngine, known: CellReads | None = None
+    page: PreparedPage,
+    cells: list[MatrixCell],
+    engine: OcrEngine,
+    known: CellReads | None = None,
+    alphabet: Alphabet | None = None,
 ) -> CellReads:
-    """Read the ink of each cell not in `known` (wrapped text split into lines): one recogniser call."""
+    """Read the ink of each cell not in `known` (wrapped text split into lines), cleaned of
+    specks and seal remains, optionally as cells of `alphabet`: one recogniser call."""
     known = known or {}
     todo = [c for c in dict.fromkeys(cells) if c not in known]
     inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
     crops: list[np.ndarray] = []
     owners: list[MatrixCell] = []
     for cell in todo:
-        image = cell_image(page.gray, cell.block, inset)
+        image = clean_cell(cell_image(page.gray, cell.block, inset), page.dpi)
         for box in _ink_lines(image, page.dpi, split_lines=True):
             crops.append(_pad_crop(image, box))
             owners.append(cell)
-    reads = engine.recognize(crops) if crops else []
+    reads = engine.recognize(crops, alphabet) if crops else []
     by_cell: dict[MatrixCell, list[TextRead]] = {}
     for owner, read in zip(owners, reads, strict=True):
         by_cell.setdefault(owner, []).append(read)

@@ -7,7 +7,7 @@ on the table pages is read (the cells read for detection are not read again), ma
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from docextract.settings import RoutingSettings
@@ -23,8 +23,8 @@ from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, route
 from worker.pipeline.rows import _overlaps
 from worker.pipeline.templates import TemplateGuess
-from worker.pipeline.validate import reasons_by_code
-from worker.pipeline.values import ParsedValue, parse_value
+from worker.pipeline.validate import corroborated, reasons_by_code
+from worker.pipeline.values import VALUE_ALPHABET, ParsedValue, parse_value
 
 if TYPE_CHECKING:
     from worker.pipeline.extract import TablePage
@@ -58,6 +58,7 @@ def extract_matrix(
     mapping = map_matrix(tables, catalogue)
     if len(mapping.matches) < MIN_MATCHED_SHARE * len(catalogue.catalogue):
         return None  # the headers looked like the form, the tables are not it
+    mapping = _reread_unsure_values(mapping, scanned, engine, thresholds)
     pages = {tp.prepared.number: tp.prepared for tp in scanned}
     fields = matrix_fields(mapping, catalogue, pages, thresholds)
     title = _report_metadata(first_page, scanned, mapping, engine)
@@ -69,6 +70,29 @@ def extract_matrix(
         fields=fields,
     )
     return MatrixExtraction(result, [tp for tp in scanned if tp.prepared.number in mapping.pages])
+
+
+def _reread_unsure_values(
+    mapping: MatrixMapping, scanned: list[TablePage], engine: OcrEngine, thresholds: RoutingSettings
+) -> MatrixMapping:
+    """Cells read before it was known they hold numbers: the unsure ones again, as numbers."""
+    unsure = [
+        m
+        for m in mapping.matches.values()
+        if m.cell is not None
+        and m.read is not None
+        and not m.read.blank
+        and (m.read.score < thresholds.min_value_confidence or m.read.min_char_score < thresholds.min_char_confidence)
+    ]
+    prepared = {tp.prepared.number: tp.prepared for tp in scanned}
+    matches = dict(mapping.matches)
+    for page in {m.page for m in unsure}:
+        cells = [m.cell for m in unsure if m.page == page]
+        reads = read_cells(prepared[page], cells, engine, alphabet=VALUE_ALPHABET)  # type: ignore[arg-type]
+        for m in unsure:
+            if m.page == page:
+                matches[m.code] = replace(m, read=reads[m.cell])  # type: ignore[index]
+    return replace(mapping, matches=matches)
 
 
 def _report_metadata(
@@ -107,8 +131,17 @@ def matrix_fields(
         for code, m in mapping.matches.items()
         if m.read is not None
     }
-    checks = check_identities({c: p.value for c, p in parsed.items()}, catalogue.catalogue.rules)
-    validation = reasons_by_code(checks)
+    values = {c: p.value for c, p in parsed.items()}
+    checks = check_identities(values, catalogue.catalogue.rules)
+    # As on the old form: fields already in doubt take the blame for a rule they explain,
+    # and an identity that holds settles doubts about its fields.
+    doubtful = {
+        code
+        for code, m in mapping.matches.items()
+        if code in parsed and _first_routing(m, parsed[code], pages, thresholds).status == "review"
+    }
+    validation = reasons_by_code(checks, values, doubtful)
+    settled = corroborated(checks)
     folded = {code: variant for variant in mapping.variants for code in variant.replaces}
     by_code: dict[str, FieldResult] = {}
     for indicator in indicators:
@@ -121,7 +154,14 @@ def matrix_fields(
             continue
         value = parsed[indicator.code]
         reasons = [*_cell_reasons(match, value, pages), *validation.get(indicator.code, [])]
-        evidence = FieldEvidence(True, match.read.score, match.read.min_char_score, match.similarity, tuple(reasons))
+        evidence = FieldEvidence(
+            True,
+            match.read.score,
+            match.read.min_char_score,
+            match.similarity,
+            tuple(reasons),
+            in_sum_that_holds=indicator.code in settled,
+        )
         field = _result(indicator, value.value, match.read.text, route(evidence, thresholds))
         box = pages[match.page].original_box(match.cell.box)
         by_code[indicator.code] = field.model_copy(update={"page": match.page, "bbox": box})
@@ -130,6 +170,18 @@ def matrix_fields(
             row_code, column = indicator.code.split("@")
             by_code[indicator.code] = _not_printed(indicator, by_code[f"{folded[row_code].code}@{column}"])
     return [by_code[i.code] for i in indicators]
+
+
+def _first_routing(
+    match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage], thresholds: RoutingSettings
+) -> Routing:
+    """How a field routes on its own evidence, before any identity is checked."""
+    if match.read is None:
+        return route(FieldEvidence(False, 0, 0, 0, ()), thresholds)
+    reasons = tuple(_cell_reasons(match, parsed, pages))
+    return route(
+        FieldEvidence(True, match.read.score, match.read.min_char_score, match.similarity, reasons), thresholds
+    )
 
 
 def _not_printed(indicator: Indicator, variant: FieldResult) -> FieldResult:
