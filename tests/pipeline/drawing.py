@@ -39,14 +39,15 @@ def table_page(
     return PageImage(number=1, image=image, dpi=DPI, is_color=red_seal)
 
 
-# Where the sheet's corners land in a phone photo: a keystone (top narrower than bottom).
-PHOTO_CORNERS = np.float32([[190, 140], [1130, 170], [1210, 1680], [80, 1650]])
+# Where the sheet's corners land in a phone photo, as shares of its width and height: a
+# keystone (top narrower than bottom).
+PHOTO_CORNERS = np.float32([[0.15, 0.08], [0.91, 0.10], [0.975, 0.96], [0.065, 0.94]])
 
 
 def photographed(page: PageImage, background: int = 70) -> tuple[PageImage, np.ndarray]:
     """The page photographed at an angle on a dark desk; also the sheet → photo matrix."""
     h, w = page.image.shape[:2]
     sheet = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
-    matrix = cv2.getPerspectiveTransform(sheet, PHOTO_CORNERS)
+    matrix = cv2.getPerspectiveTransform(sheet, PHOTO_CORNERS * np.float32([w, h]))
     photo = cv2.warpPerspective(page.image, matrix, (w + 60, h + 60), borderValue=(background,) * 3)
     return PageImage(number=page.number, image=photo, dpi=page.dpi, is_color=page.is_color), matrix

@@ -64,6 +64,15 @@ def test_phone_photo_of_a_thin_ruled_table_gives_every_row_where_it_was_photogra
     assert box == pytest.approx([x0, y0, x1, y1], abs=12)
 
 
+@pytest.mark.parametrize("turn", [90, 180, 270])
+def test_a_turned_phone_photo_is_set_upright_though_its_rules_lean(turn):
+    photo, _ = photographed(table_page(turn=turn, rule_width=1))
+    prepared = prepare_page(photo)
+    assert prepared.rotation == (360 - turn) % 360
+    grid = find_grid(prepared)
+    assert grid is not None and grid.rows == ROWS
+
+
 def test_a_row_rule_broken_in_the_value_column_still_separates_rows():
     page = table_page()
     y = TOP + 5 * ROW_H

@@ -153,17 +153,21 @@ def sideways_and_skew(ink: np.ndarray) -> tuple[bool, float]:
 
 
 def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
-    """True when the table's vertical rules crowd to the left, i.e. the page is upside down."""
+    """True when the table's vertical rules crowd to the left, i.e. the page is upside down.
+
+    Rules are taken as line pieces rather than pixel columns, so rules that lean a little
+    (a photo in perspective) still count."""
     _, vertical = line_masks(ink, dpi)
-    height, width = vertical.shape
-    columns = vertical.sum(axis=0) / 255
-    strong = np.flatnonzero(columns > 0.25 * height)
-    if len(strong) < 2:
+    height = vertical.shape[0]
+    count, _, stats, _ = cv2.connectedComponentsWithStats(vertical)
+    tall = stats[1:count][stats[1:count, cv2.CC_STAT_HEIGHT] >= 0.1 * height]
+    if len(tall) < 3:
         return False
-    left, right = strong.min(), strong.max()
-    inner = strong[(strong > left + width * 0.02) & (strong < right - width * 0.02)]
-    if len(inner) == 0:
+    centers = np.sort(tall[:, cv2.CC_STAT_LEFT] + tall[:, cv2.CC_STAT_WIDTH] / 2)
+    rules = [float(x) for x, gap in zip(centers, np.diff(centers, prepend=-np.inf), strict=True) if gap > dpi * 0.05]
+    if len(rules) < 3:
         return False
+    left, right, inner = rules[0], rules[-1], rules[1:-1]
     return float(np.median(inner)) < (left + right) / 2
 
 
