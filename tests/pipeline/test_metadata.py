@@ -27,3 +27,17 @@ def test_unit_line_with_a_date_and_ascii_brackets():
 def test_missing_heading_gives_nulls():
     assert parse_heading([]).unit_name is None
     assert parse_heading([line("（2016年度）", 500, 60)]).year == 2016
+
+
+def test_a_year_line_read_into_the_unit_line_of_a_photo_is_left_out():
+    # In perspective the year line and the unit line overlap in height and join as one row;
+    # the name itself was detected as a piece of the next row.
+    metadata = parse_heading(
+        [
+            line("政府信息公开情况统计表", 907, 388, 646, 110),
+            line("(2013年度)", 1131, 489, 198, 70),
+            line("填报单位 (盖章)", 424, 519, 300, 70),
+            line("象山县规划局", 777, 539, 249, 56),
+        ]
+    )
+    assert (metadata.unit_name, metadata.year) == ("象山县规划局", 2013)

@@ -49,10 +49,9 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
     for index, text in enumerate(text_lines):
         m = _UNIT_LINE.search(text)
         if m and unit_name is None:
-            name = m.group(1).strip()
+            name = _clean_unit_name(m.group(1))
             if not name and index + 1 < len(text_lines):  # the name was read as its own line
-                name = text_lines[index + 1]
-            name = _TRAILING_DATE.sub("", name).strip(" :：")
+                name = _clean_unit_name(text_lines[index + 1])
             unit_name = name or None
         y = _YEAR.search(text)
         if y and year is None:
@@ -65,6 +64,16 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
                 break
     title_found = any("统计表" in t or "信息公开情况" in t for t in text_lines)
     return Metadata(unit_name=unit_name, year=year, title_found=title_found)
+
+
+_YEAR_IN_BRACKETS = re.compile(r"[(（]\s*(?:19|20)\d{2}\s*年\s*度?\s*[)）]")
+
+
+def _clean_unit_name(text: str) -> str:
+    """The name without the (2013年度) of a neighbouring line read into it, a fill-in date,
+    or brackets and colons left at its ends."""
+    text = _YEAR_IN_BRACKETS.sub("", text)
+    return _TRAILING_DATE.sub("", text).strip(" :：()（）")
 
 
 def _join_rows(lines: list[DetectedLine]) -> list[str]:
