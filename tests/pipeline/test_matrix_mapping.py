@@ -161,7 +161,7 @@ class _EveryCellSays:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def recognize(self, crops):
+    def recognize(self, crops, alphabet=None):
         return [TextRead(self.text, 0.99, (0.99,) * len(self.text)) for _ in crops]
 
     def read_region(self, image):

@@ -32,7 +32,7 @@ from worker.pipeline.matrix_extract import extract_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, read_heading
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
-from worker.pipeline.route import FieldEvidence, Routing, route
+from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import TableRow, read_rows
 from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, probe_cells
 from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
@@ -184,22 +184,14 @@ class Extractor:
         indicator, row = match.indicator, match.row
         routing = self._routing(match, parsed, validation, settled)
         if row is None or parsed is None:
-            return _field_result(indicator, None, None, routing.confidence, routing.status, routing.reasons)
-        prepared = pages[row.page]
-        return FieldResult(
-            code=indicator.code,
-            label=indicator.label,
-            unit=indicator.unit,
-            value=parsed.value,
-            text=row.value.text,
-            confidence=routing.confidence,
-            status=routing.status,  # type: ignore[arg-type]
-            reasons=routing.reasons,
-            page=row.page,
-            bbox=prepared.original_box(row.value_box),
-            label_read=row.label.text,
-            unit_read=row.unit.text,
-        )
+            return field_result(indicator, None, None, routing)
+        where = {
+            "page": row.page,
+            "bbox": pages[row.page].original_box(row.value_box),
+            "label_read": row.label.text,
+            "unit_read": row.unit.text,
+        }
+        return field_result(indicator, parsed.value, row.value.text, routing).model_copy(update=where)
 
     def _no_template(self, document: Document, started: float) -> ExtractionResult:
         return ExtractionResult(
@@ -240,23 +232,3 @@ def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> li
     if row.value.blank and not indicator.is_heading:
         reasons.append("blank_value")  # a count row left empty is unusual: a person checks
     return reasons
-
-
-def _field_result(
-    indicator: Indicator,
-    value: int | float | None,
-    text: str | None,
-    confidence: float,
-    status: str,
-    reasons: list[str],
-) -> FieldResult:
-    return FieldResult(
-        code=indicator.code,
-        label=indicator.label,
-        unit=indicator.unit,
-        value=value,
-        text=text,
-        confidence=confidence,
-        status=status,  # type: ignore[arg-type]
-        reasons=reasons,
-    )

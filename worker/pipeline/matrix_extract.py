@@ -20,7 +20,7 @@ from worker.pipeline.matrix_validate import check_identities
 from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
 from worker.pipeline.ocr import OcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
-from worker.pipeline.route import FieldEvidence, Routing, route
+from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import _overlaps
 from worker.pipeline.templates import TemplateGuess
 from worker.pipeline.validate import corroborated, reasons_by_code
@@ -150,7 +150,7 @@ def matrix_fields(
             continue  # decided below, from the variant row that holds its count
         if match is None or match.cell is None or match.read is None or match.page is None:
             routing = route(FieldEvidence(False, 0, 0, 0, ()), thresholds)
-            by_code[indicator.code] = _result(indicator, None, None, routing)
+            by_code[indicator.code] = field_result(indicator, None, None, routing)
             continue
         value = parsed[indicator.code]
         reasons = [*_cell_reasons(match, value, pages), *validation.get(indicator.code, [])]
@@ -162,7 +162,7 @@ def matrix_fields(
             tuple(reasons),
             in_sum_that_holds=indicator.code in settled,
         )
-        field = _result(indicator, value.value, match.read.text, route(evidence, thresholds))
+        field = field_result(indicator, value.value, match.read.text, route(evidence, thresholds))
         box = pages[match.page].original_box(match.cell.box)
         by_code[indicator.code] = field.model_copy(update={"page": match.page, "bbox": box})
     for indicator in indicators:
@@ -186,7 +186,7 @@ def _first_routing(
 
 def _not_printed(indicator: Indicator, variant: FieldResult) -> FieldResult:
     """A row folded into a variant row: null, and as trusted as the variant's value."""
-    return _result(indicator, None, None, Routing(variant.status, variant.confidence, [NOT_PRINTED]))
+    return field_result(indicator, None, None, Routing(variant.status, variant.confidence, [NOT_PRINTED]))
 
 
 def _cell_reasons(match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage]) -> list[str]:
@@ -197,16 +197,3 @@ def _cell_reasons(match: CellMatch, parsed: ParsedValue, pages: dict[int, Prepar
     if match.read.blank:
         reasons.append("blank_value")  # the forms print 0 for none: an empty cell is checked
     return reasons
-
-
-def _result(indicator: Indicator, value: int | float | None, text: str | None, routing: Routing) -> FieldResult:
-    return FieldResult(
-        code=indicator.code,
-        label=indicator.label,
-        unit=indicator.unit,
-        value=value,
-        text=text,
-        confidence=routing.confidence,
-        status=routing.status,  # type: ignore[arg-type]
-        reasons=routing.reasons,
-    )

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from docextract.settings import RoutingSettings
+from models.catalogue import Indicator
+from models.schemas import FieldResult
 
 # Reasons that send a field to a person whatever the scores say.
 BLOCKING = frozenset(
@@ -71,3 +73,17 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
     confidence = round(confidence * 0.5 ** len(blocking), 3)
     status = "review" if blocking or confidence < thresholds.min_accept_confidence else "accepted"
     return Routing(status, confidence, reasons)
+
+
+def field_result(indicator: Indicator, value: int | float | None, text: str | None, routing: Routing) -> FieldResult:
+    """A field of the result as routed (where it was read is added by the caller)."""
+    return FieldResult(
+        code=indicator.code,
+        label=indicator.label,
+        unit=indicator.unit,
+        value=value,
+        text=text,
+        confidence=routing.confidence,
+        status=routing.status,  # type: ignore[arg-type]
+        reasons=routing.reasons,
+    )
