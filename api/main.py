@@ -8,13 +8,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import sessionmaker
 
 from api.config import ApiSettings, get_api_settings
 from api.deps import AppState
 from api.routes import batches, documents, exports, health, review
+from api.schemas import ErrorMessage
 from api.services.errors import Conflict, Invalid, NotFound
 from docextract import __version__
 from docextract.settings import Settings, get_settings
@@ -61,11 +64,16 @@ def create_app(
         version=__version__,
         description="Statistics tables of scanned 政府信息公开工作年度报告 as JSON.",
         lifespan=lifespan,
+        # 422 answers are the app's own reasons (a string) as well as FastAPI's field lists.
+        responses={422: {"model": ErrorMessage, "description": "the input is invalid: why"}},
     )
     app.state.docextract = AppState(settings, api_settings, session_factory, store)
     for router in (health.router, documents.router, batches.router, exports.router):
         app.include_router(router)
     app.include_router(review.router)
+    app.include_router(review.crops)
+    app.include_router(review.page)
+    app.mount("/review/static", StaticFiles(directory=review.STATIC_DIR), name="review-static")
     _add_error_handlers(app)
     return app
 
@@ -107,3 +115,8 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(NotFound, handler(status.HTTP_404_NOT_FOUND))
     app.add_exception_handler(Conflict, handler(status.HTTP_409_CONFLICT))
     app.add_exception_handler(Invalid, handler(status.HTTP_422_UNPROCESSABLE_CONTENT))
+
+    async def out_of_range(_: Request, exc: Exception) -> JSONResponse:  # e.g. an id past BIGINT: not a 500
+        return JSONResponse({"detail": "a value is out of range"}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    app.add_exception_handler(sqlalchemy.exc.DataError, out_of_range)

@@ -84,6 +84,10 @@ class ReviewItemPublic(BaseModel):
     image_url: str | None = Field(description="the page image that holds the value cell")
     page: int | None
     bbox: list[float] | None
+    crop_url: str | None = Field(None, description="PNG of the value cell with a margin; `?row=true`: the whole row")
+    label_read: str | None = None
+    position: int | None = Field(None, description="the field's place in the catalogue (table order)")
+    lease_expires_at: datetime | None = Field(None, description="the caller holds the item until then")
 
 
 class ReviewDecision(BaseModel):
@@ -99,3 +103,70 @@ class ReviewOutcome(BaseModel):
     version: int
     field_status: str
     document_status: DocumentStatus
+    open_items: int = Field(0, description="items of the document still open")
+    opened: list[int] = Field(default_factory=list, description="items the re-validation opened (new mismatches)")
+
+
+class ReviewField(BaseModel):
+    id: int
+    code: str
+    label: str
+    unit: str
+    label_read: str | None
+    unit_read: str | None
+    value: Number | None = Field(description="effective: the latest decision's value, else what was read")
+    machine_value: Number | None
+    text: str | None
+    confidence: float
+    status: str
+    reasons: list[str]
+    page: int | None
+    bbox: list[float] | None
+    item_id: int | None
+    item_state: str | None
+    item_version: int | None
+
+
+class ReviewRuleCheck(BaseModel):
+    kind: str = Field(description="`sum`: target = sum of terms; `le`: each term ≤ target")
+    target: str
+    terms: list[str]
+    holds: bool
+    expected: Number | None = Field(description="the sum of the terms (sum rules)")
+    actual: Number | None = Field(description="the target's value")
+    note: str
+
+
+class ReviewDocument(BaseModel):
+    id: int
+    filename: str
+    status: DocumentStatus
+    unit_name: str | None
+    year: int | None
+    template_id: str | None
+    pages: list[PagePublic] = Field(description="the pages that hold fields")
+    fields: list[ReviewField]
+    checks: list[ReviewRuleCheck] = Field(description="the catalogue's rules on the effective values")
+
+
+class ReasonStatsPublic(BaseModel):
+    reason: str
+    items: int
+    confirmed: int
+    corrected: int
+    machine_right: int = Field(description="confirmed, or corrected to the value that was read")
+    machine_right_share: float | None
+
+
+class ReviewStats(BaseModel):
+    open_items: int
+    decided: int
+    items_per_hour: int = Field(description="decisions in the last hour")
+    median_seconds_per_item: float | None
+    reasons: list[ReasonStatsPublic]
+
+
+class ErrorMessage(BaseModel):
+    """The body of every error: a sentence, or (request validation) FastAPI's list of fields."""
+
+    detail: str | list[dict] | None

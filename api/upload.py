@@ -53,10 +53,12 @@ def _too_large(detail: str) -> HTTPException:
 
 
 def clean_filename(raw: str) -> str:
-    """The name without any directory part or control characters, at most 255 characters."""
+    """The name without any directory part or control characters, at most 255 characters.
+
+    Only ever shown and exported: storage names files by their hash, never by this."""
     name = re.split(r"[\\/]", raw)[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
-    return name[:255] or "upload"
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()[:255]
+    return "upload" if name in ("", ".", "..") else name
 
 
 class _Receiver:

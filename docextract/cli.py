@@ -21,6 +21,9 @@ except ImportError:  # pragma: no cover - only without the service extras
     cli_service = None
 else:
     cli_service.register(app)
+    from docextract import cli_review  # the review commands need the service dependencies too
+
+    cli_review.register(app)
 
 
 def main() -> None:

@@ -34,6 +34,15 @@ class RoutingSettings(BaseModel):
     min_char_confidence: float = Field(0.80, description="weakest digit below which it is reviewed")
     min_label_match: float = Field(0.62, description="label similarity below which it is reviewed")
     min_accept_confidence: float = Field(0.90, description="combined confidence to accept")
+    min_confidence_in_sum: float = Field(
+        0.5, description="OCR score from which a value in a sum that adds up is accepted despite a seal or weak read"
+    )
+
+
+class ReviewSettings(BaseModel):
+    """The human review queue."""
+
+    lease_seconds: int = Field(600, ge=1, description="how long a reviewer holds a document's items")
 
 
 class Settings(BaseSettings):
@@ -47,6 +56,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     ocr: OcrSettings = OcrSettings()
     routing: RoutingSettings = RoutingSettings()
+    review: ReviewSettings = ReviewSettings()
 
 
 @cache

@@ -240,6 +240,8 @@ class ReviewItem(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     leased_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     lease_expires_at: Mapped[datetime | None]
+    # When the current holder took the lease (kept when it renews): start of "seconds per item".
+    leased_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -257,6 +259,22 @@ class Correction(Base):
     action: Mapped[str] = mapped_column(String(20))
     old_value: Mapped[float | None] = mapped_column(Double)
     new_value: Mapped[float | None] = mapped_column(Double)
+    # The field's reasons when it was decided: per-reason acceptance statistics tune thresholds.
+    reasons: Mapped[list[Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LabelAlias(Base):
+    """A row label as read (normalized) that a reviewer accepted for a code: matching learns it."""
+
+    __tablename__ = "label_aliases"
+    __table_args__ = (UniqueConstraint("template_id", "label", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(Text)
+    code: Mapped[str] = mapped_column(String(40))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
 
-FieldStatus = Literal["accepted", "review"]
+# accepted/review come from the pipeline; corrected/confirmed are set by human review (the service).
+FieldStatus = Literal["accepted", "review", "corrected", "confirmed"]
 DocumentResultStatus = Literal["extracted", "needs_review"]
 Number = int | float
 
@@ -50,6 +51,11 @@ class FieldResult(BaseModel):
     # Additions to the contract, for reviewers and audits.
     label_read: str | None = Field(None, description="the row label as read")
     unit_read: str | None = Field(None, description="the unit cell as read")
+    machine_value: Number | None = Field(
+        None,
+        description="once a person corrected or confirmed the field (status corrected/confirmed), `value` is "
+        "theirs and this is what the pipeline extracted; null before",
+    )
 
 
 class RunInfo(BaseModel):

@@ -6,8 +6,10 @@ backend: the database is where results live, and chains do not need one.
 
 from __future__ import annotations
 
+import redis.exceptions
 from celery import Celery
 from kombu import Queue
+from kombu.transport import redis as kombu_redis
 
 from docextract.settings import get_settings
 from worker.config import get_worker_settings
@@ -15,6 +17,34 @@ from worker.config import get_worker_settings
 # One queue per step, so that machines can be specialised by configuration alone
 # (`docextract worker --queues extract`); a plain worker consumes all three.
 QUEUES = ("prepare", "extract", "persist")
+
+# A worker sends a document's next step when the current one ends; if Redis is away then,
+# Celery's default (3 tries within ~2 s) gives up and the chain, so the document, is lost.
+# Workers keep trying for about five minutes (the task stays unacknowledged meanwhile); the
+# API keeps the short default so an upload answers, and `docextract requeue` sends later.
+WORKER_PUBLISH_RETRY_POLICY = {"max_retries": 60, "interval_start": 0, "interval_step": 1, "interval_max": 5}
+
+
+def guard_redis_channel_close() -> None:
+    """Keep a worker alive when Redis goes away (kombu 5.7 bug, seen in tests/faults).
+
+    When the broker connection drops, the worker closes its channel, which first puts its
+    unacknowledged messages back; by then kombu has already dropped the connection's
+    settings, so building a client raises AttributeError, which Celery calls unrecoverable:
+    the whole worker exits. Raised as the connection error it is, kombu ignores it there and
+    reconnects; the messages come back after the visibility timeout as for any lost worker.
+    """
+    original = kombu_redis.Channel._connparams
+    if getattr(original, "guarded", False):
+        return
+
+    def connparams(self: kombu_redis.Channel, asynchronous: bool = False) -> dict:
+        if self.connection is None or self.connection.client is None:
+            raise redis.exceptions.ConnectionError("the broker connection is already closed")
+        return original(self, asynchronous)
+
+    connparams.guarded = True  # type: ignore[attr-defined]
+    kombu_redis.Channel._connparams = connparams
 
 
 def make_celery() -> Celery:
@@ -54,4 +84,5 @@ def make_celery() -> Celery:
     return app
 
 
+guard_redis_channel_close()
 app = make_celery()

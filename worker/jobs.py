@@ -15,6 +15,7 @@ import sqlalchemy.exc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.aliases import load_aliases
 from models.db import (
     TERMINAL_STATUSES,
     Document,
@@ -95,9 +96,10 @@ def extract(rt: Runtime, document_id: int) -> bool:
         document.status = DocumentStatus.processing.value
         path, filename = rt.store.original_path(document.sha256), document.filename
         sha256 = document.sha256
+        aliases = load_aliases(session)  # label spellings reviewers accepted so far
 
     try:
-        result = rt.extractor().extract_file(path, filename)
+        result = rt.extractor().extract_file(path, filename, aliases)
     except InputError as exc:
         with rt.session_factory.begin() as session:
             document = _lock(session, document_id)

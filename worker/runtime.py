@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 
 class ExtractorLike(Protocol):
-    def extract_file(self, path: Path, filename: str | None = None) -> ExtractionResult: ...
+    def extract_file(
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+    ) -> ExtractionResult: ...
 
 
 def inference_settings(settings: Settings, worker: WorkerSettings) -> Settings:

@@ -17,7 +17,7 @@ from celery import Task, chain
 from celery.signals import worker_process_init
 
 from worker import jobs
-from worker.celery_app import app
+from worker.celery_app import WORKER_PUBLISH_RETRY_POLICY, app
 from worker.config import get_worker_settings
 from worker.runtime import get_runtime
 
@@ -41,6 +41,7 @@ _retry_policy = {
 @worker_process_init.connect
 def _load_models(**_: object) -> None:
     """Load the OCR models once per process, before its first task rather than during it."""
+    app.conf.task_publish_retry_policy = WORKER_PUBLISH_RETRY_POLICY  # next steps outlast a Redis restart
     runtime = get_runtime()
     runtime.forget_inherited_connections()
     try:

@@ -1,56 +1,212 @@
+"""Review routes: the leased queue, decisions, a document's review view, crops, stats, the page."""
+
 from __future__ import annotations
 
+import math
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi.responses import FileResponse
 
-from api.deps import ReviewerKey, SessionDep
+from api.deps import PageViewerKey, ReviewerKey, SessionDep, StateDep
 from api.routes.documents import page_url
-from api.schemas import ReviewDecision, ReviewItemPublic, ReviewOutcome
-from api.services import review
+from api.schemas import (
+    PagePublic,
+    ReasonStatsPublic,
+    ReviewDecision,
+    ReviewDocument,
+    ReviewField,
+    ReviewItemPublic,
+    ReviewOutcome,
+    ReviewRuleCheck,
+    ReviewStats,
+)
+from api.services import documents, pages, review
 from api.services.export import as_number
 from models.db import DocumentStatus
 
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
 router = APIRouter(prefix="/v1/review", tags=["review"])
+crops = APIRouter(prefix="/v1/documents", tags=["review"])
+page = APIRouter(include_in_schema=False)
 
 
 @router.get("/items")
 def list_items(
-    session: SessionDep, key: ReviewerKey, limit: Annotated[int, Query(ge=1, le=500)] = 20
+    state: StateDep, session: SessionDep, key: ReviewerKey, limit: Annotated[int, Query(ge=1, le=500)] = 20
 ) -> list[ReviewItemPublic]:
-    """Open review items, oldest first."""
-    return [
-        ReviewItemPublic(
-            id=o.item.id,
-            document_id=o.item.document_id,
-            code=o.field.code,
-            label=o.field.label,
-            unit=o.field.unit,
-            value=as_number(review.effective_value(session, o.field)),
-            text=o.field.text,
-            reasons=list(o.field.reasons),
-            version=o.item.version,
-            image_url=page_url(o.item.document_id, o.field.page) if o.field.page else None,
-            page=o.field.page,
-            bbox=o.field.bbox,
-        )
-        for o in review.open_items(session, limit)
-    ]
+    """Open items leased to the caller (oldest document first, table order): the items it
+    already holds, then whole documents no one else holds, until `limit`."""
+    leased = review.lease_items(session, key, limit, state.settings.review.lease_seconds)
+    return [_item_public(o) for o in leased]
 
 
-@router.post("/items/{item_id}", responses={409: {"description": "`version` is stale"}})
-def decide(session: SessionDep, key: ReviewerKey, item_id: int, decision: ReviewDecision) -> ReviewOutcome:
+def _item_public(o: review.OpenItem) -> ReviewItemPublic:
+    document_id, field = o.item.document_id, o.field
+    return ReviewItemPublic(
+        id=o.item.id,
+        document_id=document_id,
+        code=field.code,
+        label=field.label,
+        unit=field.unit,
+        value=as_number(o.value),
+        text=field.text,
+        reasons=list(field.reasons),
+        version=o.item.version,
+        image_url=page_url(document_id, field.page) if field.page else None,
+        page=field.page,
+        bbox=field.bbox,
+        crop_url=crop_url(document_id, field.code) if field.page and field.bbox else None,
+        label_read=field.label_read,
+        position=field.position,
+        lease_expires_at=o.item.lease_expires_at,
+    )
+
+
+@router.post(
+    "/items/{item_id}",
+    responses={409: {"description": "`version` is stale, or the item is not leased to the caller"}},
+)
+def decide(
+    state: StateDep, session: SessionDep, key: ReviewerKey, item_id: int, decision: ReviewDecision
+) -> ReviewOutcome:
     """Correct (`value`) or confirm (`confirm: true`) an item at the `version` you saw."""
     correcting = "value" in decision.model_fields_set
     if decision.confirm == correcting:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send either `value` or `confirm: true`")
     value = None if decision.value is None else float(decision.value)
-    item, field, document = review.decide(
-        session, key, item_id, decision.version, confirm=decision.confirm, value=value
+    if value is not None and not math.isfinite(value):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`value` must be a finite number or null")
+    done = review.decide(
+        session,
+        key,
+        item_id,
+        decision.version,
+        confirm=decision.confirm,
+        value=value,
+        lease_seconds=state.settings.review.lease_seconds,
     )
     return ReviewOutcome(
-        id=item.id,
-        version=item.version,
-        field_status=field.status,
-        document_status=DocumentStatus(document.status),
+        id=done.item.id,
+        version=done.item.version,
+        field_status=done.field.status,
+        document_status=DocumentStatus(done.document.status),
+        open_items=done.open_items,
+        opened=[i.id for i in done.opened],
     )
+
+
+@router.get("/documents/{document_id}")
+def get_document(session: SessionDep, key: ReviewerKey, document_id: int) -> ReviewDocument:
+    """What the review page draws: the pages, every field with its box, status and item, and
+    the catalogue's rules on the effective values."""
+    view = review.document_view(session, documents.get_document(session, key, document_id))
+    sizes = {p.number: p for p in pages.list_pages(session, view.document)}
+    document = view.document
+    return ReviewDocument(
+        id=document.id,
+        filename=document.filename,
+        status=DocumentStatus(document.status),
+        unit_name=document.unit_name,
+        year=document.year,
+        template_id=document.template_id,
+        pages=[
+            PagePublic(
+                number=n,
+                width=sizes[n].width if n in sizes else None,
+                height=sizes[n].height if n in sizes else None,
+                image_url=page_url(document.id, n),
+            )
+            for n in view.pages
+        ],
+        fields=[_field_public(f) for f in view.fields],
+        checks=[
+            ReviewRuleCheck(
+                kind=c.rule.kind,
+                target=c.rule.target,
+                terms=list(c.rule.terms),
+                holds=c.holds,
+                expected=as_number(c.expected),
+                actual=as_number(c.actual),
+                note=c.rule.note,
+            )
+            for c in view.checks
+        ],
+    )
+
+
+def _field_public(view: review.FieldView) -> ReviewField:
+    row, item = view.row, view.item
+    return ReviewField(
+        id=row.id,
+        code=row.code,
+        label=row.label,
+        unit=row.unit,
+        label_read=row.label_read,
+        unit_read=row.unit_read,
+        value=as_number(view.value),
+        machine_value=as_number(row.value),
+        text=row.text,
+        confidence=row.confidence,
+        status=row.status,
+        reasons=list(row.reasons),
+        page=row.page,
+        bbox=row.bbox,
+        item_id=item.id if item else None,
+        item_state=item.state if item else None,
+        item_version=item.version if item else None,
+    )
+
+
+@router.get("/stats")
+def get_stats(session: SessionDep, key: ReviewerKey) -> ReviewStats:
+    """Queue metrics and per-reason acceptance (also `docextract review-stats`)."""
+    stats = review.queue_stats(session)
+    return ReviewStats(
+        open_items=stats.open_items,
+        decided=stats.decided,
+        items_per_hour=stats.items_per_hour,
+        median_seconds_per_item=stats.median_seconds_per_item,
+        reasons=[
+            ReasonStatsPublic(
+                reason=r.reason,
+                items=r.items,
+                confirmed=r.confirmed,
+                corrected=r.corrected,
+                machine_right=r.machine_right,
+                machine_right_share=r.machine_right_share,
+            )
+            for r in stats.reasons
+        ],
+    )
+
+
+@crops.get(
+    "/{document_id}/fields/{code}/crop.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_crop(
+    state: StateDep,
+    session: SessionDep,
+    key: PageViewerKey,
+    document_id: int,
+    code: str,
+    row: Annotated[bool, Query(description="the whole row: label, unit and value")] = False,
+) -> Response:
+    """A field's value cell cut from its page image (with a margin), or its whole row."""
+    document = documents.get_document(session, key, document_id)
+    png = review.field_crop(session, state.store, state.settings.limits, document, code, whole_row=row)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+def crop_url(document_id: int, code: str) -> str:
+    return f"/v1/documents/{document_id}/fields/{code}/crop.png"
+
+
+@page.get("/review", response_class=FileResponse)
+def review_page() -> FileResponse:
+    """The reviewer's web page (static HTML + JS; it logs in with a reviewer key)."""
+    return FileResponse(STATIC_DIR / "review.html", media_type="text/html")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -119,8 +119,11 @@ class FakeExtractor:
         self.raises = raises
         self.calls = 0
 
-    def extract_file(self, path: Path, filename: str | None = None) -> ExtractionResult:
+    def extract_file(
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+    ) -> ExtractionResult:
         self.calls += 1
+        self.aliases_seen = dict(aliases or {})
         with open_document(path, LimitSettings(), filename) as document:
             source = document.source
         if self.raises is not None:

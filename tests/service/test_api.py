@@ -227,7 +227,8 @@ def test_review_decisions_are_audited_and_verify_the_document(service: Service, 
     consumer = service.auth(Role.consumer)
     document = service.client.get(f"/v1/documents/{document_id}", headers=consumer).json()
     assert document["status"] == "verified"
-    assert document["result"]["fields"][1]["value"] == 10  # the machine's reading stays
+    corrected = document["result"]["fields"][1]
+    assert (corrected["value"], corrected["machine_value"], corrected["status"]) == (11, 10, "corrected")
     csv_text = service.client.get(
         "/v1/exports/fields.csv", params={"document_id": document_id}, headers=consumer
     ).content.decode("utf-8-sig")

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from models.aliases import record_alias
 from models.db import Document, FieldRow, ReviewItem
 from tests.service.conftest import CODES, FakeExtractor, Service
 from worker import jobs
@@ -92,11 +93,11 @@ def test_transient_errors_are_retried_with_backoff(service: Service, scans: list
     from sqlalchemy.exc import OperationalError
 
     class FlakyOnce(FakeExtractor):
-        def extract_file(self, path, filename=None):  # type: ignore[no-untyped-def]
+        def extract_file(self, path, filename=None, aliases=None):  # type: ignore[no-untyped-def]
             if self.calls == 0:
                 self.calls += 1
                 raise OperationalError("SELECT 1", {}, Exception("connection reset"))
-            return super().extract_file(path, filename)
+            return super().extract_file(path, filename, aliases)
 
     service.extractor = FlakyOnce()
     document_id = _queued(service, scans[0])
@@ -111,3 +112,13 @@ def test_a_missing_original_fails_the_document(service: Service, scans: list[Pat
     service.store.original_path(_document(service, document_id).sha256).unlink()
     run_document(service.runtime, document_id, sleep=lambda _s: None)
     assert _document(service, document_id).error == "original missing from storage"
+
+
+def test_label_spellings_reviewers_accepted_reach_the_extractor(service: Service, scans: list[Path]):
+    with service.session_factory.begin() as session:
+        record_alias(session, "GK2008", "七、收费金额", "GK2008-7", None)
+        record_alias(session, "GK2019", "其他", "GK2019-2.1@x", None)  # another form's: not passed
+    document_id = _queued(service, scans[0])
+    jobs.prepare(service.runtime, document_id)
+    assert jobs.extract(service.runtime, document_id)
+    assert service.extractor.aliases_seen == {"七、收费金额": "GK2008-7"}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -71,14 +72,16 @@ class Document:
         self._data = data
         self._pdf = None
         self._image: Image.Image | None = None
-        self.page_count = self._open()
-        if self.page_count == 0:
-            raise InputError("document has no pages")
-        if self.page_count > limits.max_pages:
-            raise InputError(f"too many pages ({self.page_count} > {limits.max_pages})")
-        self.source = SourceInfo(
-            filename=filename, sha256=hashlib.sha256(data).hexdigest(), pages=self.page_count
-        )
+        try:
+            self.page_count = self._open()
+            if self.page_count == 0:
+                raise InputError("document has no pages")
+            if self.page_count > limits.max_pages:
+                raise InputError(f"too many pages ({self.page_count} > {limits.max_pages})")
+        except BaseException:
+            self.close()  # the decoder's handles, not left to the garbage collector
+            raise
+        self.source = SourceInfo(filename=filename, sha256=hashlib.sha256(data).hexdigest(), pages=self.page_count)
 
     # -- opening -------------------------------------------------------------------------
     def _open(self) -> int:
@@ -103,20 +106,28 @@ class Document:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
+                warnings.simplefilter("ignore", UserWarning)  # "Corrupt EXIF data" and the like
                 image = Image.open(io.BytesIO(self._data))
                 self._check_pixels(*image.size)
+                frames = getattr(image, "n_frames", 1)  # walks a TIFF's frame list: may hit damage
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise InputError(f"image too large ({exc})") from exc
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-            raise InputError(f"corrupt {self.kind.upper()} image ({exc})") from exc
+            declared = re.search(r"Image size \((\d+) pixels\)", str(exc))  # Pillow's message
+            size = f"{declared.group(1)} px" if declared else "size"
+            raise InputError(
+                f"image too large ({size} > {self.limits.max_page_pixels} pixels), refused before decoding"
+            ) from exc
+        except InputError:
+            raise
+        except UnidentifiedImageError as exc:
+            raise InputError(f"corrupt {self.kind.upper()} image (unrecognised data)") from exc
+        except Exception as exc:  # Pillow's decoders raise OSError, TypeError, struct.error, EOFError...
+            raise InputError(f"corrupt {self.kind.upper()} image ({type(exc).__name__}: {exc})") from exc
         self._image = image
-        return getattr(image, "n_frames", 1)
+        return frames
 
     def _check_pixels(self, width: int, height: int) -> None:
         if width * height > self.limits.max_page_pixels:
-            raise InputError(
-                f"page too large ({width}×{height} px > {self.limits.max_page_pixels} pixels)"
-            )
+            raise InputError(f"page too large ({width}×{height} px > {self.limits.max_page_pixels} pixels)")
         if min(width, height) < self.limits.min_page_side:
             raise InputError(f"image too small to read ({width}×{height} px)")
 

@@ -1,0 +1,296 @@
+"""Soak: documents through the real service while a worker is killed (-9) every ~30 s.
+
+    python bench/soak [--documents 200] [--workers 2] [--kill-every 30] [--timeout 3600]
+
+Starts `docextract serve` and `--workers` separate `docextract worker --concurrency 1` on this
+machine's PostgreSQL (a throw-away database) and Redis (keys of its own), uploads the
+documents (shared samples repeated, each copy made unique by trailing bytes, which image
+decoders ignore), then every `--kill-every` seconds kills one worker's whole process group
+with SIGKILL and starts it again, round robin, until every document is extracted or failed
+(or the timeout). Prints documents done, failed, lost (never finished, or missing),
+duplicated fields ((document, code) pairs stored twice), wall time, and the workers' memory
+over time. Unacknowledged work of a killed worker comes back after the visibility timeout
+(`--visibility-timeout`, 60 s here; 4 h by default in the service).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+import httpx  # noqa: E402
+import redis  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+SAMPLES = ROOT.parent / "shared" / "samples"
+PG_ADMIN = os.environ.get("DOCEXTRACT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
+REDIS_URL = os.environ.get("DOCEXTRACT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+SERVICE = [sys.executable, "-m", "docextract.cli_service"]
+
+
+def make_inputs(directory: Path, count: int, samples: list[str]) -> list[Path]:
+    directory.mkdir(parents=True)
+    made = []
+    for n in range(count):
+        sample = SAMPLES / samples[n % len(samples)]
+        target = directory / f"soak{n:04d}{sample.suffix}"
+        target.write_bytes(sample.read_bytes() + b"\0soak%d" % n)
+        made.append(target)
+    return made
+
+
+def process_tree(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            for child in (task / "children").read_text().split():
+                found += process_tree(int(child))
+        except FileNotFoundError:
+            pass
+    return found
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0.0
+
+
+class Service:
+    def __init__(self, work: Path, workers: int, visibility_timeout: int) -> None:
+        self.work = work
+        self.name = f"docextract_soak_{uuid.uuid4().hex[:8]}"
+        self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = make_url(PG_ADMIN).set(database=self.name).render_as_string(hide_password=False)
+        self.engine = create_engine(self.url, pool_pre_ping=True)
+        self.prefix = f"docextract-soak-{uuid.uuid4().hex[:8]}:"
+        self.port = _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | {
+            "PYTHONPATH": str(ROOT),
+            "DOCEXTRACT_DATABASE_URL": self.url,
+            "DOCEXTRACT_BROKER_URL": REDIS_URL,
+            "DOCEXTRACT_STORAGE_DIR": str(work / "storage"),
+            "DOCEXTRACT_WORKER__BROKER_KEY_PREFIX": self.prefix,
+            "DOCEXTRACT_WORKER__VISIBILITY_TIMEOUT": str(visibility_timeout),
+            "DOCEXTRACT_WORKER__RETRY_BACKOFF_MAX": "10",
+        }
+        self.api: subprocess.Popen | None = None
+        self.workers: list[subprocess.Popen | None] = [None] * workers
+        self.started = 0
+
+    def prepare(self) -> str:
+        subprocess.run([*SERVICE, "db", "upgrade"], cwd=ROOT, env=self.env, check=True, capture_output=True)
+        created = subprocess.run(
+            [*SERVICE, "keys", "create", "--role", "admin"], cwd=ROOT, env=self.env, check=True, capture_output=True
+        )
+        self.api = self._spawn([*SERVICE, "serve", "--port", str(self.port)], "api")
+        _wait(lambda: _healthy(self.base), "the API")
+        return created.stdout.decode().strip()
+
+    def start_worker(self, slot: int) -> None:
+        self.workers[slot] = self._spawn(
+            [*SERVICE, "worker", "--concurrency", "1", "--loglevel", "WARNING"], f"worker{slot}"
+        )
+
+    def kill_worker(self, slot: int) -> None:
+        process = self.workers[slot]
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+    def worker_rss(self) -> list[float]:
+        return [sum(rss_mb(p) for p in process_tree(w.pid)) if w else 0.0 for w in self.workers]
+
+    def database_counts(self) -> tuple[dict[str, int], int, set[str]]:
+        with self.engine.connect() as connection:
+            by_status = dict(connection.execute(text("SELECT status, count(*) FROM documents GROUP BY status")).all())
+            duplicated = connection.scalar(
+                text(
+                    "SELECT count(*) FROM (SELECT document_id, code FROM fields "
+                    "GROUP BY document_id, code HAVING count(*) > 1) d"
+                )
+            )
+            hashes = set(connection.scalars(text("SELECT sha256 FROM documents")))
+        return by_status, duplicated, hashes
+
+    def _spawn(self, command: list[str], name: str) -> subprocess.Popen:
+        self.started += 1
+        log = (self.work / f"{self.started:03d}-{name}.log").open("wb")
+        return subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def stop(self) -> None:
+        for process in [self.api, *self.workers]:
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in [self.api, *self.workers]:
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+        self.engine.dispose()
+        client = redis.Redis.from_url(REDIS_URL)
+        keys = list(client.scan_iter(match=f"{self.prefix}*"))
+        if keys:
+            client.delete(*keys)
+        with self.admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+def _wait(check, what: str, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def soak(args: argparse.Namespace, work: Path) -> dict:
+    from api.client import ApiClient, upload
+
+    paths = make_inputs(work / "inputs", args.documents, args.samples)
+    expected_hashes = {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
+    service = Service(work, args.workers, args.visibility_timeout)
+    samples: list[tuple[float, int, int, int, list[float]]] = []
+    kills: list[tuple[float, int]] = []
+    try:
+        key = service.prepare()
+        for slot in range(args.workers):
+            service.start_worker(slot)
+        started = time.monotonic()
+        summary_box: dict = {}
+        with ApiClient(service.base, key) as client:
+            uploader = threading.Thread(target=lambda: summary_box.update(s=upload(client, paths, concurrency=4)))
+            uploader.start()
+            next_kill, victim, finished = started + args.kill_every, 0, False
+            while time.monotonic() - started < args.timeout:
+                time.sleep(2)
+                now = time.monotonic() - started
+                by_status, _, _ = service.database_counts()
+                done = sum(by_status.get(s, 0) for s in ("extracted", "needs_review", "verified"))
+                failed = by_status.get("failed", 0)
+                samples.append((now, done, failed, args.documents - done - failed, service.worker_rss()))
+                if not uploader.is_alive() and done + failed >= args.documents:
+                    finished = True
+                    break
+                if time.monotonic() >= next_kill:
+                    service.kill_worker(victim)
+                    kills.append((now, victim))
+                    service.start_worker(victim)
+                    victim = (victim + 1) % args.workers
+                    next_kill += args.kill_every
+            uploader.join()
+        wall = time.monotonic() - started
+        by_status, duplicated, hashes = service.database_counts()
+        failures = []
+        with service.engine.connect() as connection:
+            failures = connection.execute(
+                text("SELECT filename, error FROM documents WHERE status = 'failed' ORDER BY id")
+            ).all()
+    finally:
+        service.stop()
+    done = sum(by_status.get(s, 0) for s in ("extracted", "needs_review", "verified"))
+    unfinished = sum(by_status.get(s, 0) for s in ("queued", "processing"))
+    return {
+        "finished": finished,
+        "wall": wall,
+        "done": done,
+        "failed": by_status.get("failed", 0),
+        "lost": unfinished + len(expected_hashes - hashes),
+        "duplicated": duplicated,
+        "kills": kills,
+        "samples": samples,
+        "failures": [tuple(f) for f in failures],
+        "upload_failures": len(summary_box["s"].failures) if "s" in summary_box else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--documents", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="worker processes, killed in turn")
+    parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills")
+    parser.add_argument("--visibility-timeout", type=int, default=60)
+    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
+    parser.add_argument("--samples", nargs="+", default=["sample_005.tif"], help="shared samples to repeat")
+    args = parser.parse_args()
+    # A stop request still runs the clean-up below: processes, Redis keys, the database.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    work = Path(tempfile.mkdtemp(prefix="docextract-soak-"))
+    try:
+        run = soak(args, work)
+    finally:
+        if not os.environ.get("DOCEXTRACT_SOAK_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    print(
+        f"{args.documents} documents ({', '.join(args.samples)}), {args.workers} workers of 1 process, "
+        f"kill -9 of one worker every {args.kill_every:.0f} s, visibility timeout {args.visibility_timeout} s"
+    )
+    print(f"{'done':>6}{'failed':>8}{'lost':>6}{'dup. fields':>13}{'kills':>7}{'wall s':>9}  finished")
+    print(
+        f"{run['done']:>6}{run['failed']:>8}{run['lost']:>6}{run['duplicated']:>13}"
+        f"{len(run['kills']):>7}{run['wall']:>9.0f}  {'yes' if run['finished'] else 'NO (timeout)'}"
+    )
+    for filename, error in run["failures"]:
+        print(f"failed: {filename}: {error}")
+    print("\nworker memory over time (RSS of each worker's process tree, MB):")
+    print(f"{'t s':>6}{'done':>6}{'failed':>8}{'pending':>9}  " + "  ".join(f"worker{i}" for i in range(args.workers)))
+    last = -1e9
+    for now, done, failed, pending, memory in run["samples"]:
+        if now - last >= 30 or (now, done) == run["samples"][-1][:2]:
+            print(f"{now:>6.0f}{done:>6}{failed:>8}{pending:>9}  " + "  ".join(f"{m:>7.0f}" for m in memory))
+            last = now
+    peaks = [max(s[4][i] for s in run["samples"]) for i in range(args.workers)] if run["samples"] else []
+    print("peak worker RSS (MB): " + ", ".join(f"{p:.0f}" for p in peaks))
+    if run["lost"] or run["duplicated"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
