@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 
-from worker.pipeline.rows import _is_slanted_stroke, clean_cell
+from worker.pipeline.rows import _is_slanted_stroke, clean_cell, print_darkness
 
 DPI = 200
 
@@ -91,3 +91,10 @@ def test_a_slash_leaning_a_little_is_told_from_a_one():
     assert _is_slanted_stroke(*_strokes(((64, 8), (59, 30))))  # "/" leaning 13°, as a fax prints it
     assert not _is_slanted_stroke(*_strokes(((60, 8), (60, 30)), ((60, 8), (55, 13))))  # a 1 with its flag
     assert not _is_slanted_stroke(*_strokes(((60, 8), (61, 30))))  # upright
+
+
+def test_the_page_print_darkness_ignores_empty_and_blank_cells():
+    printed = _cell_with_number("5")
+    blank = np.full((60, 300), 235, np.uint8)
+    assert print_darkness([np.zeros((0, 0), np.uint8), blank, printed]) == float(np.percentile(printed, 0.3))
+    assert print_darkness([blank]) is None

@@ -1,7 +1,8 @@
 """Rows stage: read the label, unit and value cells of every grid row.
 
-Only ink is sent to the recogniser: a cell with no ink is blank without any OCR, and a
-label cell holding a wrapped label is split into its text lines, each read on its own.
+Only print is sent to the recogniser: seal remains and specks are painted over first, a
+cell with no ink is blank without any OCR, and a label cell holding a wrapped label is
+split into its text lines, each read on its own.
 """
 
 from __future__ import annotations
@@ -58,8 +59,11 @@ def _is_solid(h: int, area: int, dpi: float) -> bool:
 
 def print_darkness(cells: list[np.ndarray]) -> float | None:
     """How dark the page's print is: the typical darkest grey of the cells holding print."""
-    levels = [float(np.percentile(c, 0.3)) for c in cells if c.size]
-    marked = [level for c, level in zip(cells, levels, strict=False) if np.median(c) - level >= 60]
+    marked = []
+    for cell in (c for c in cells if c.size):
+        level = float(np.percentile(cell, 0.3))
+        if np.median(cell) - level >= 60:
+            marked.append(level)
     return float(np.median(marked)) if marked else None
 
 
