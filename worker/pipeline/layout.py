@@ -16,7 +16,7 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
-from worker.pipeline.preprocess import PreparedPage, line_masks
+from worker.pipeline.preprocess import PreparedPage
 
 COLUMN_ROLES = ("label", "unit", "value")
 
@@ -145,7 +145,7 @@ def _column_rules(
 
 def find_grid(page: PreparedPage) -> TableGrid | None:
     """The ruled label | unit | value grid of a page, or None when the page has none."""
-    horizontal, vertical = line_masks(page.ink, page.dpi)
+    horizontal, vertical = page.rules
     height, width = page.ink.shape
     verticals = _merge(_fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2)
     horizontals = _merge(_fit_components(horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2)

@@ -22,7 +22,7 @@ import numpy as np
 
 from worker.pipeline.layout import cell_image
 from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
-from worker.pipeline.preprocess import PreparedPage, line_masks
+from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.rows import CellRead, _combine, _ink_lines, _pad_crop, clean_cell
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
@@ -118,7 +118,7 @@ def _rules(segments: list[tuple[float, float, float]], tolerance: float, gap: fl
 
 def find_tables(page: PreparedPage) -> list[MatrixTable]:
     """Every ruled table of a page, top to bottom ([] for a page without rules)."""
-    horizontal_mask, vertical_mask = line_masks(page.ink, page.dpi)
+    horizontal_mask, vertical_mask = page.rules
     tolerance, gap = page.dpi * 0.03, page.dpi * 0.05
     horizontals = _rules(_segments(horizontal_mask, True, page.dpi * 0.3), tolerance, gap)
     verticals = _rules(_segments(vertical_mask, False, page.dpi * 0.1), tolerance, gap)

@@ -10,6 +10,7 @@ matrix so that boxes can be reported in the original page's pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -38,6 +39,12 @@ class PreparedPage:
     seals: tuple[Seal, ...]
     rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
     skew: float  # degrees removed
+
+    @cached_property
+    def rules(self) -> tuple[np.ndarray, np.ndarray]:
+        """Horizontal and vertical ruled-line masks of `ink` (see `line_masks`), made once:
+        both table finders read them."""
+        return line_masks(self.ink, self.dpi)
 
     def original_box(self, box: tuple[float, float, float, float]) -> list[float]:
         """Map a box of this prepared page to the original page's pixels."""
