@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,10 +26,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.processes import free_port, healthy, process_tree, rss_mb, wait_for  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "samples"
 PG_ADMIN = os.environ.get("DOCEXTRACT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
@@ -82,31 +82,6 @@ def run_cli(paths: list[Path], jobs: int, out: Path) -> dict:
     return {"wall": wall, "pipeline_seconds": sum(r["run"]["seconds"] for r in results)}
 
 
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except FileNotFoundError:
-        pass
-    return 0.0
-
-
-def descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = (task / "children").read_text().split()
-        for child in map(int, children):
-            found += [child, *descendants(child)]
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def run_service(paths: list[Path], workers: int, work: Path) -> dict:
     name = f"docextract_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -154,7 +129,7 @@ def run_service(paths: list[Path], workers: int, work: Path) -> dict:
             "worker models loaded",
         )
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _healthy(base), "API up")
+        wait_for(lambda: healthy(base), "API up")
 
         from api.client import ApiClient, upload
 
@@ -166,7 +141,7 @@ def run_service(paths: list[Path], workers: int, work: Path) -> dict:
                 time.sleep(0.2)
             wall = time.perf_counter() - started
             listing = client.list_documents(batch_id=summary.batch_id, limit=200)
-        memory = {pid: rss_mb(pid) for pid in [worker.pid, *descendants(worker.pid)]}
+        memory = {pid: rss_mb(pid) for pid in process_tree(worker.pid)}
         return {
             "wall": wall,
             "upload_seconds": uploaded,
@@ -189,22 +164,6 @@ def run_service(paths: list[Path], workers: int, work: Path) -> dict:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def wait_for(check, what: str, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def main() -> None:

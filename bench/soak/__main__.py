@@ -32,10 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-import httpx  # noqa: E402
 import redis  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from bench.processes import free_port, healthy, process_tree, rss_mb, wait_for  # noqa: E402
 
 SAMPLES = ROOT.parent / "shared" / "samples"
 PG_ADMIN = os.environ.get("DOCEXTRACT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
@@ -54,27 +55,6 @@ def make_inputs(directory: Path, count: int, samples: list[str]) -> list[Path]:
     return made
 
 
-def process_tree(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            for child in (task / "children").read_text().split():
-                found += process_tree(int(child))
-        except FileNotFoundError:
-            pass
-    return found
-
-
-def rss_mb(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0.0
-
-
 class Service:
     def __init__(self, work: Path, workers: int, visibility_timeout: int) -> None:
         self.work = work
@@ -85,7 +65,7 @@ class Service:
         self.url = make_url(PG_ADMIN).set(database=self.name).render_as_string(hide_password=False)
         self.engine = create_engine(self.url, pool_pre_ping=True)
         self.prefix = f"docextract-soak-{uuid.uuid4().hex[:8]}:"
-        self.port = _free_port()
+        self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = os.environ | {
             "PYTHONPATH": str(ROOT),
@@ -106,7 +86,7 @@ class Service:
             [*SERVICE, "keys", "create", "--role", "admin"], cwd=ROOT, env=self.env, check=True, capture_output=True
         )
         self.api = self._spawn([*SERVICE, "serve", "--port", str(self.port)], "api")
-        _wait(lambda: _healthy(self.base), "the API")
+        wait_for(lambda: healthy(self.base), "the API")
         return created.stdout.decode().strip()
 
     def start_worker(self, slot: int) -> None:
@@ -163,30 +143,6 @@ class Service:
         with self.admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
         self.admin.dispose()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _wait(check, what: str, timeout: float = 120) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {what}")
 
 
 def soak(args: argparse.Namespace, work: Path) -> dict:
