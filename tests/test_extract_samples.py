@@ -23,7 +23,7 @@ def test_sample_scan_extracts_every_field_right_and_in_contract_order(extractor)
     assert (result.template.id, result.template.pages) == ("GK2008", gt["table_pages"])
     assert [f.code for f in result.fields] == list(gt["fields"])
     assert {f.code: f.value for f in result.fields} == gt["fields"]
-    assert result.report.year == gt["year"]
+    assert (result.report.unit_name, result.report.year) == (gt["unit_name"], gt["year"])  # a seal on the unit line
     for field in result.fields:
         box = gt["value_cells"][field.code]["bbox"]
         assert field.page == gt["value_cells"][field.code]["page"]

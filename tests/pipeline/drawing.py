@@ -14,15 +14,15 @@ COLUMNS = (LEFT, 760, 900, RIGHT)
 
 
 def table_page(
-    angle: float = 0.0, turn: int | None = None, red_seal: bool = False, rule_width: int = 2
+    angle: float = 0.0, turn: int | None = None, red_seal: bool = False, rule_width: int = 2, rows: int = ROWS
 ) -> PageImage:
     image = np.full((1754, 1241, 3), 255, np.uint8)
-    bottom = TOP + ROWS * ROW_H
-    for i in range(ROWS + 1):
+    bottom = TOP + rows * ROW_H
+    for i in range(rows + 1):
         cv2.line(image, (LEFT, TOP + i * ROW_H), (RIGHT, TOP + i * ROW_H), (0, 0, 0), rule_width)
     for x in COLUMNS:
         cv2.line(image, (x, TOP), (x, bottom), (0, 0, 0), rule_width)
-    for i in range(ROWS):  # some "text" in each cell
+    for i in range(rows):  # some "text" in each cell
         y = TOP + i * ROW_H + 12
         cv2.rectangle(image, (LEFT + 30, y), (LEFT + 300 + 10 * i, y + 16), (0, 0, 0), -1)
         cv2.rectangle(image, (COLUMNS[2] + 100, y), (COLUMNS[2] + 130, y + 16), (0, 0, 0), -1)

@@ -89,6 +89,25 @@ def test_narrative_page_has_no_grid():
     assert find_grid(prepare_page(page)) is None
 
 
+def test_a_seal_on_grey_paper_becomes_that_paper_and_print_reddened_by_jpeg_stays():
+    image = np.full((400, 600, 3), 232, np.uint8)  # grey paper
+    cv2.circle(image, (300, 200), 120, (120, 120, 225), 10)  # a seal's ring: light red ink
+    cv2.circle(image, (300, 200), 30, (120, 120, 225), -1)  # and its star, solid
+    # Thin print crossing the ring, given the ring's colour by JPEG's half-resolution
+    # chroma: as red as the seal in hue and light in the red channel, but dark.
+    image[78:82, 250:350] = (60, 60, 190)
+    gray, red = suppress_red(image)
+    ring = (red > 0) & (np.abs(np.arange(400)[:, None] - 80) > 6)
+    assert ring.sum() > 3000
+    assert np.abs(gray[ring].astype(int) - 232).max() <= 3  # the paper's grey, no white outline
+    assert gray[79:81, 280:320].max() < 110  # the print stays
+
+
+def test_the_last_three_rows_of_a_table_continued_on_a_page_are_found():
+    grid = find_grid(prepare_page(table_page(rows=3)))  # 0.8 inch of table, a fifteenth of the page
+    assert grid is not None and grid.rows == 3
+
+
 def test_red_seal_is_removed_and_located_over_the_value_cells():
     page = table_page(red_seal=True)
     y = TOP + 3 * ROW_H + 15  # mid-row, where the seal's ring passes x ≈ 881 and x ≈ 1119

@@ -41,3 +41,13 @@ def test_a_year_line_read_into_the_unit_line_of_a_photo_is_left_out():
         ]
     )
     assert (metadata.unit_name, metadata.year) == ("象山县规划局", 2013)
+
+
+def test_marks_read_at_the_ends_of_the_unit_name_are_left_out():
+    reads = (
+        "填报单位（盖章）：;慈溪市机关事务管理局",
+        "填报单位（盖章）：、慈溪市机关事务管理局。",
+        "填报单位:“慈溪市机关事务管理局”",
+    )
+    for read in reads:
+        assert parse_heading([line(read, 80, 140)]).unit_name == "慈溪市机关事务管理局"

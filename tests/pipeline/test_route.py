@@ -58,3 +58,10 @@ def test_a_sum_does_not_settle_garbage_or_what_it_cannot_see():
     for reason in ("unreadable_value", "low_label_match", "sum_mismatch", "exceeds_parent"):
         routing = route(evidence(reasons=(reason,), in_sum_that_holds=True), THRESHOLDS)
         assert routing.status == "review", reason
+
+
+def test_digits_read_alone_go_to_a_person_unless_a_sum_holds():
+    isolated = evidence(reasons=("digits_isolated",))
+    assert route(isolated, THRESHOLDS).status == "review"
+    settled = route(evidence(reasons=("digits_isolated",), in_sum_that_holds=True), THRESHOLDS)
+    assert (settled.status, settled.reasons) == ("accepted", ["digits_isolated"])

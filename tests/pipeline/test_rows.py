@@ -2,8 +2,22 @@
 
 import cv2
 import numpy as np
+import pytest
+from PIL import Image, ImageDraw
 
-from worker.pipeline.rows import _is_slanted_stroke, clean_cell, print_darkness
+from fixtures.fonts import ASCII_FACES, CJK_FACES, load_font
+from worker.pipeline.ocr import TextRead
+from worker.pipeline.rows import (
+    CellRead,
+    Placement,
+    _is_slanted_stroke,
+    _reread_digits,
+    clean_cell,
+    is_dash,
+    isolate_digits,
+    learn_placement,
+    print_darkness,
+)
 
 DPI = 200
 
@@ -91,6 +105,118 @@ def test_a_slash_leaning_a_little_is_told_from_a_one():
     assert _is_slanted_stroke(*_strokes(((64, 8), (59, 30))))  # "/" leaning 13°, as a fax prints it
     assert not _is_slanted_stroke(*_strokes(((60, 8), (60, 30)), ((60, 8), (55, 13))))  # a 1 with its flag
     assert not _is_slanted_stroke(*_strokes(((60, 8), (61, 30))))  # upright
+
+
+def test_a_small_seven_whose_bar_fits_the_stroke_line_is_not_a_slash():
+    # 9 × 14 px, as a 150 dpi scan prints it: the bar is short enough to fit one line.
+    cell, box = _strokes(((58, 8), (63, 8)), ((63, 8), (58, 21)))
+    assert not _is_slanted_stroke(cell, box)
+
+
+def _glyph(face, size: int, text: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    image = Image.new("L", (size * 4, size * 2), 240)
+    ImageDraw.Draw(image).text((size, size // 3), text, font=load_font(face, size), fill=30)
+    cell = np.array(image)
+    ys, xs = np.nonzero(cell < 135)
+    return cell, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+
+
+def test_slashes_are_told_from_1_4_7_in_every_report_font():
+    faces = sorted({f for pair in CJK_FACES.values() for f in pair} | set(ASCII_FACES.values()), key=str)
+    for face in faces:
+        for size in (14, 20, 28):
+            assert _is_slanted_stroke(*_glyph(face, size, "/")), (face, size)
+            for digit in "147":
+                assert not _is_slanted_stroke(*_glyph(face, size, digit)), (face, size, digit)
+
+
+def test_a_flat_stroke_is_a_dash_and_digits_are_not():
+    cell = np.full((40, 200), 235, np.uint8)
+    cell[20:23, 80:104] = 30
+    assert is_dash(cell, DPI)
+    cell[20:23, 110:134] = 30  # a double dash (——)
+    assert is_dash(cell, DPI)
+    assert not is_dash(_cell_with_number("1"), DPI)
+    assert not is_dash(_cell_with_number("70"), DPI)
+    assert not is_dash(np.full((40, 200), 235, np.uint8), DPI)  # blank is not a dash
+
+
+def _value_cell(text: str, right: int = 280) -> np.ndarray:
+    """A right-aligned number, ending `right` pixels from the cell's left."""
+    cell = np.full((60, 300), 235, np.uint8)
+    (width, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 1.0, 2)
+    cv2.putText(cell, text, (right - width, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2, cv2.LINE_AA)
+    return cell
+
+
+def test_the_placement_of_a_columns_numbers_is_learnt():
+    placement = learn_placement([_value_cell(t) for t in ("3", "48", "120", "7")], DPI)
+    assert placement is not None and placement.side == "right"
+    assert placement.offset == pytest.approx(20, abs=2)
+    assert placement.height == pytest.approx(22, abs=2)
+    assert learn_placement([_value_cell("5")], DPI) is None  # too few to learn from
+
+
+def test_digits_under_a_black_seal_are_read_alone():
+    placement = Placement("right", offset=20, middle=1, height=22)
+    cell = _value_cell("36")
+    cv2.ellipse(cell, (120, 95), (110, 80), 0, 180, 300, 10, 3)  # the seal's ring, cut by the cell
+    cv2.putText(cell, "(1)", (60, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 10, 2)  # seal text, off the anchor
+    digits = isolate_digits(cell, placement, DPI)
+    assert digits is not None
+    expected = isolate_digits(_value_cell("36"), placement, DPI)
+    assert digits.shape == expected.shape and np.array_equal(digits, expected)
+
+
+def test_a_paler_seal_stroke_touching_the_digits_is_cut_away_given_the_page_print():
+    placement = Placement("right", offset=20, middle=1, height=22)
+    cell = _value_cell("36")
+    cv2.line(cell, (281, 0), (281, 59), 150, 5)  # grey seal ink touching the 6, across the cell
+    assert isolate_digits(cell, placement, DPI) is None  # one blob with the stroke: too big
+    digits = isolate_digits(cell, placement, DPI, darkness=20)
+    expected = isolate_digits(_value_cell("36"), placement, DPI)
+    assert digits is not None
+    # Both digits (their soft edges aside), none of the 5 px stroke or its 60 px height.
+    assert abs(digits.shape[0] - expected.shape[0]) <= 2 and abs(digits.shape[1] - expected.shape[1]) <= 2
+
+
+def test_nothing_is_isolated_where_no_digit_sits():
+    placement = Placement("right", offset=20, middle=1, height=22)
+    cell = np.full((60, 300), 235, np.uint8)
+    cv2.putText(cell, "7", (60, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)  # far from the right edge
+    assert isolate_digits(cell, placement, DPI) is None
+
+
+class _Reads:
+    """An OCR stub that reads `text` in every crop and keeps the crops it was given."""
+
+    name = "stub"
+
+    def __init__(self, text: str) -> None:
+        self.text, self.crops = text, []
+
+    def recognize(self, crops, alphabet=None):
+        self.crops.extend(crops)
+        return [TextRead(self.text, 0.97, (0.97,) * len(self.text)) for _ in crops]
+
+
+def _read(text: str, score: float) -> CellRead:
+    return CellRead(text=text, score=score, min_char_score=score, blank=False, lines=1)
+
+
+def test_only_values_read_as_no_clear_number_are_read_again_from_their_digits():
+    placement = Placement("right", offset=20, middle=1, height=22)
+    marked = _value_cell("36")
+    cv2.putText(marked, "x", (60, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)  # a mark off the anchor
+    cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8)}
+    reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty()}
+    engine = _Reads("36")
+    again = _reread_digits(cells, reads, placement, engine, DPI)
+    assert len(engine.crops) == 1  # the clear number and the blank cell are not read again
+    assert (again[0].text, again[0].isolated) == ("36", True)
+    assert again[1] == reads[1] and again[2] == reads[2]
+    assert _reread_digits(cells, reads, placement, _Reads("忆"), DPI)[0] == reads[0]  # still no number: kept
+    assert _reread_digits(cells, reads, None, engine, DPI) == reads  # nothing learnt, nothing re-read
 
 
 def test_the_page_print_darkness_ignores_empty_and_blank_cells():

@@ -217,18 +217,22 @@ class Extractor:
 def _parse(match: RowMatch) -> ParsedValue | None:
     if match.row is None:
         return None
-    return parse_value(match.row.value.text, decimal_allowed=match.indicator.unit == "万元")
+    parsed = parse_value(match.row.value.text, decimal_allowed=match.indicator.unit == "万元")
+    if match.row.value.slanted and not parsed.is_dash:
+        # One stroke leaning like "/", read as a digit: it is the printed slash (no value).
+        return ParsedValue(None, is_dash=True, repaired=True, readable=True)
+    return parsed
 
 
 def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> list[str]:
     reasons = []
     if row.seal_over_value:
         reasons.append("seal_overlap")
-    if row.value.slanted and parsed.value is not None:
-        reasons.append("ocr_confusion")  # a leaning stroke read as a digit may be a "/"
     unit = normalize_unit(row.unit.text)
     if unit and unit != normalize_unit(indicator.unit):
         reasons.append("unit_mismatch")
+    if row.value.isolated:
+        reasons.append("digits_isolated")  # marks beside the digits were left out: one may be a digit
     if row.value.blank and not indicator.is_heading:
         reasons.append("blank_value")  # a count row left empty is unusual: a person checks
     return reasons

@@ -125,7 +125,7 @@ def _column_rules(
     if len(verticals) < 3:
         return None
     longest = max(v.length for v in verticals)
-    tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.08 * height]
+    tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.04 * height]
     tall = _ruled_across(tall, horizontals, tolerance)
     if len(tall) < 3:
         return None

@@ -23,7 +23,7 @@ import numpy as np
 from worker.pipeline.layout import cell_image
 from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.rows import CellRead, _combine, _ink_lines, _pad_crop, clean_cell
+from worker.pipeline.rows import DASH_READ, CellRead, _combine, _ink_lines, _pad_crop, clean_cell, is_dash
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
 
@@ -215,13 +215,16 @@ def read_cells(
     inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
     crops: list[np.ndarray] = []
     owners: list[MatrixCell] = []
+    by_cell: dict[MatrixCell, list[TextRead]] = {}
     for cell in todo:
         image = clean_cell(cell_image(page.gray, cell.block, inset), page.dpi)
+        if is_dash(image, page.dpi):
+            by_cell[cell] = [DASH_READ]
+            continue
         for box in _ink_lines(image, page.dpi, split_lines=True):
             crops.append(_pad_crop(image, box))
             owners.append(cell)
     reads = engine.recognize(crops, alphabet) if crops else []
-    by_cell: dict[MatrixCell, list[TextRead]] = {}
     for owner, read in zip(owners, reads, strict=True):
         by_cell.setdefault(owner, []).append(read)
     fresh = {cell: _combine(by_cell.get(cell, [])) for cell in todo}

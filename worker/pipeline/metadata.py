@@ -72,8 +72,17 @@ _YEAR_IN_BRACKETS = re.compile(r"[(（]\s*(?:19|20)\d{2}\s*年\s*度?\s*[)）]")
 def _clean_unit_name(text: str) -> str:
     """The name without the (2013年度) of a neighbouring line read into it, a fill-in date,
     or brackets and colons left at its ends."""
-    text = _YEAR_IN_BRACKETS.sub("", text)
-    return _TRAILING_DATE.sub("", text).strip(" :：()（）")
+    text = _TRAILING_DATE.sub("", _YEAR_IN_BRACKETS.sub("", text))
+    return _strip_marks(text)
+
+
+def _strip_marks(text: str) -> str:
+    """Without the punctuation, symbols and spaces at its ends: no name starts or ends so."""
+    keep = [not (unicodedata.category(ch)[0] in "PSZ" or ch.isspace()) for ch in text]
+    if not any(keep):
+        return ""
+    first, last = keep.index(True), len(keep) - keep[::-1].index(True)
+    return text[first:last]
 
 
 def _join_rows(lines: list[DetectedLine]) -> list[str]:
@@ -114,6 +123,6 @@ def parse_title(lines: list[DetectedLine]) -> Metadata:
             joined = re.sub(r"\s+", "", "".join(rows[first:last]))
             match = _REPORT_TITLE.search(joined)
             if match:
-                body = joined[: match.start()].strip(" :：") or None
+                body = _strip_marks(joined[: match.start()]) or None
                 return Metadata(unit_name=body, year=int(match.group(1)), title_found=True)
     return Metadata(unit_name=None, year=None, title_found=False)

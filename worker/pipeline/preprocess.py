@@ -60,14 +60,29 @@ def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     redness = r - np.maximum(g, b)
     red = ((redness > 40) & (r > 90)).astype(np.uint8) * 255
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    # Where black print crosses the seal, the red channel is dark too: keep it. Seal ink
-    # alone is light in the red channel (pink and magenta seals only somewhat): paper. Its
-    # soft, less red edges, next to the seal ink, go too.
+    if not red.any():
+        return gray, red
+    # Where black print crosses the seal, the pixel is dark in the red channel and darker
+    # than the seal ink: keep it. Seal ink alone is light in the red channel and no darker
+    # than seal ink is (JPEG keeps colour at half resolution, so thin print over a seal
+    # can look as red as the seal, but not as light). Seal ink and its soft, less red edges
+    # become the paper around them.
+    seal_ink = float(np.median(gray[red > 0]))
     near = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
-    seal_only = near & (redness > 12) & (r > 165)
-    gray = np.where(red > 0, np.maximum(gray, image[:, :, 2]), gray)
-    gray = np.where(seal_only, 255, gray).astype(np.uint8)
-    return gray, red
+    seal_only = near & (redness > 12) & (r > 165) & (gray >= seal_ink - 35)
+    # Painted as the paper around it, not white: a white seal on grey paper leaves its own
+    # outline, which heading detection reads as text.
+    return np.where(seal_only, _paper_level(gray, seal_only), gray).astype(np.uint8), red
+
+
+def _paper_level(gray: np.ndarray, hidden: np.ndarray) -> np.ndarray:
+    """The paper's brightness around each pixel, `hidden` pixels left out: a median over a
+    window wider than any stroke, taken at a quarter of the resolution."""
+    height, width = gray.shape
+    seen = np.where(hidden, np.uint8(np.median(gray)), gray)  # most of a page is paper
+    small = cv2.resize(seen, (max(width // 4, 1), max(height // 4, 1)), interpolation=cv2.INTER_AREA)
+    window = max(min(small.shape) // 40, 2) * 2 + 1
+    return cv2.resize(cv2.medianBlur(small, window), (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def binarize(gray: np.ndarray, dpi: float) -> np.ndarray:

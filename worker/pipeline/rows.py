@@ -2,12 +2,16 @@
 
 Only print is sent to the recogniser: seal remains and specks are painted over first, a
 cell with no ink is blank without any OCR, and a label cell holding a wrapped label is
-split into its text lines, each read on its own.
+split into its text lines, each read on its own. Marks a recogniser misreads are judged by
+their shape: a flat stroke is a dash (never OCR'd), one stroke leaning like "/" is flagged.
+A value cell that does not read as a clear number (a seal that will not come off on a fax
+or grey scan, marks beside the digits) is read a second time from only the digit-sized ink
+where the column's numbers sit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -15,9 +19,10 @@ import numpy as np
 from worker.pipeline.layout import TableGrid, cell_image
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET
+from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, parse_value
 
 _PAD = 4  # pixels of paper kept around text sent to the recogniser
+DASH_READ = TextRead("—", 1.0, (1.0,))  # a mark read from its shape, not by the recogniser
 
 
 @dataclass(frozen=True)
@@ -28,6 +33,7 @@ class CellRead:
     blank: bool
     lines: int  # text lines found in the cell
     slanted: bool = False  # one leaning stroke: a printed "/" that reads like 1 or 7
+    isolated: bool = False  # read from the digit-sized ink alone (see `isolate_digits`)
 
     @classmethod
     def empty(cls) -> CellRead:
@@ -195,7 +201,134 @@ def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool
     (slope, _), residuals, *_ = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1, full=True)
     spread = float(np.sqrt(residuals[0] / len(xs))) if len(residuals) else 0.0
     one_stroke = spread <= 0.1 * (y1 - y0)  # a 7's bar or a 4's cross lies far off the line
-    return one_stroke and float(np.degrees(np.arctan(slope))) < -10  # slope: dx per dy; "/" < 0
+    # A small 7 with a short bar can still fit one line; its top is as wide as the digit.
+    top = xs[ys <= ys.min() + max((y1 - y0) // 5, 1)]
+    no_bar = top.max() - top.min() + 1 < 0.7 * (xs.max() - xs.min() + 1)
+    return one_stroke and no_bar and float(np.degrees(np.arctan(slope))) < -10  # slope: dx per dy; "/" < 0
+
+
+def is_dash(cell: np.ndarray, dpi: float) -> bool:
+    """True when all the ink of a cell is flat strokes side by side (-, —, ——): no digit
+    is that flat, and a recogniser reads such a stroke as 一, I or 1 as often as a dash."""
+    lines = _ink_lines(cell, dpi, split_lines=False)
+    if not lines:
+        return False
+    x0, y0, x1, y1 = lines[0]
+    return y1 - y0 <= max(dpi * 0.03, 3) and x1 - x0 >= 2.5 * (y1 - y0)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a column's numbers sit in their cells, learnt from the cells no seal covers:
+    the side they are aligned to, the anchor's offset from that side (from the middle for
+    "center"), the text's middle below the cell's middle, and the digits' height."""
+
+    side: str  # "left", "right" or "center"
+    offset: float
+    middle: float
+    height: float
+
+    def anchor(self, width: int) -> float:
+        return {"left": self.offset, "right": width - self.offset, "center": width / 2 + self.offset}[self.side]
+
+
+def learn_placement(cells: list[np.ndarray], dpi: float) -> Placement | None:
+    """The placement of the numbers in these cells; None with fewer than three numbers."""
+    found = []
+    for cell in cells:
+        lines = _ink_lines(cell, dpi, split_lines=False)
+        if lines and not is_dash(cell, dpi):
+            x0, y0, x1, y1 = lines[0]
+            height, width = cell.shape
+            found.append((x0, width - x1, (x0 + x1 - width) / 2, (y0 + y1 - height) / 2, y1 - y0))
+    if len(found) < 3:
+        return None
+    table = np.array(found, dtype=np.float64)
+    spreads = [float(np.median(np.abs(table[:, i] - np.median(table[:, i])))) for i in range(3)]
+    side = int(np.argmin(spreads))
+    medians = np.median(table, axis=0)
+    return Placement(("left", "right", "center")[side], float(medians[side]), float(medians[3]), float(medians[4]))
+
+
+def isolate_digits(
+    cell: np.ndarray, placement: Placement, dpi: float, darkness: float | None = None
+) -> np.ndarray | None:
+    """A crop holding only the digit-sized blobs that sit where this column's numbers sit,
+    side by side from the anchor outwards; None when there are none. Seal strokes crossing
+    the cell are too tall, too wide, cut by the cell's edges or away from the anchor. Given
+    the page's print `darkness`, blobs are cut from the print-dark pixels only, so a paler
+    seal stroke touching a digit does not join it."""
+    ink, paper = _ink_mask(cell)
+    if darkness is not None and paper - darkness >= 100:
+        ink = (cell < (paper + darkness) / 2).astype(np.uint8) * 255
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height, width = cell.shape
+    size, middle = placement.height, height / 2 + placement.middle
+    digits = [
+        i
+        for i in range(1, count)
+        if 0.6 * size <= stats[i, cv2.CC_STAT_HEIGHT] <= 1.35 * size
+        and stats[i, cv2.CC_STAT_WIDTH] <= 1.3 * size
+        and abs(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] / 2 - middle) <= 0.35 * size
+    ]
+    spans = {i: (stats[i, cv2.CC_STAT_LEFT], stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH]) for i in digits}
+    anchor = placement.anchor(width)
+    edge = {"left": lambda i: spans[i][0], "right": lambda i: spans[i][1]}.get(
+        placement.side, lambda i: (spans[i][0] + spans[i][1]) / 2
+    )
+    near = [i for i in digits if abs(edge(i) - anchor) <= 0.8 * size]
+    if not near:
+        return None
+    group = {min(near, key=lambda i: abs(edge(i) - anchor))}
+    gap = 0.6 * size  # between the digits of one number
+    while True:
+        left = min(spans[i][0] for i in group)
+        right = max(spans[i][1] for i in group)
+        more = {i for i in digits if i not in group and spans[i][1] >= left - gap and spans[i][0] <= right + gap}
+        if not more:
+            break
+        group |= more
+    keep = np.isin(labels, list(group))
+    ys, xs = np.nonzero(keep)
+    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # the digits' soft edges
+    isolated = np.full_like(cell, round(paper))
+    isolated[keep] = cell[keep]
+    return _pad_crop(isolated, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+
+
+def _clear_number(read: CellRead) -> bool:
+    parsed = parse_value(read.text, decimal_allowed=True)
+    return parsed.value is not None and not parsed.repaired and read.min_char_score >= 0.8
+
+
+def _reread_digits(
+    cells: dict[int, np.ndarray],
+    reads: dict[int, CellRead],
+    placement: Placement | None,
+    engine: OcrEngine,
+    dpi: float,
+    darkness: float | None = None,
+) -> dict[int, CellRead]:
+    """Value cells that hold ink but no clear number, read again from their digits alone;
+    kept when the digits read as a number."""
+    if placement is None:
+        return reads
+    unsure = {
+        row: digits
+        for row, read in reads.items()
+        if not read.blank and not read.slanted and not _clear_number(read)
+        for digits in [isolate_digits(cells[row], placement, dpi, darkness)]
+        if digits is not None
+    }
+    if not unsure:
+        return reads
+    again = engine.recognize(list(unsure.values()), VALUE_ALPHABET)
+    better = dict(reads)
+    for row, read in zip(unsure, again, strict=True):
+        alone = _combine([read])
+        if parse_value(alone.text, decimal_allowed=True).value is not None:
+            better[row] = replace(alone, isolated=True)
+    return better
 
 
 def _combine(reads: list[TextRead], slanted: bool = False) -> CellRead:
@@ -223,43 +356,50 @@ def _overlaps(box: tuple[float, float, float, float], other: tuple[float, float,
 
 
 def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[TableRow]:
-    """Read every row of a grid: one recogniser pass each for labels, units and values."""
+    """Read every row of a grid: one recogniser pass each for labels, units and values, and
+    one more for the digits of value cells that did not read as a clear number."""
     inset = max(page.dpi * 0.012, 2.0)
-    crops: list[np.ndarray] = []
-    owners: list[tuple[int, str]] = []
-    slanted: set[int] = set()
-    cells = {
+    value_boxes = [tuple(float(v) for v in grid.cell(row, "value").coordinates) for row in range(grid.rows)]
+    sealed = {row for row, box in enumerate(value_boxes) if any(_overlaps(box, s.box) for s in page.seals)}  # type: ignore[arg-type]
+    images = {
         (row, role): cell_image(page.gray, grid.cell(row, role), inset)
         for row in range(grid.rows)
         for role in ("label", "unit", "value")
     }
-    darkness = print_darkness(list(cells.values()))
-    for (row, role), image in cells.items():
-        cell = clean_cell(image, page.dpi, darkness)
+    darkness = print_darkness(list(images.values()))
+    cells = {key: clean_cell(image, page.dpi, darkness) for key, image in images.items()}
+    crops: list[np.ndarray] = []
+    owners: list[tuple[int, str]] = []
+    slanted: set[int] = set()
+    by_cell: dict[tuple[int, str], list[TextRead]] = {}
+    for (row, role), cell in cells.items():
+        if role == "value" and is_dash(cell, page.dpi):
+            by_cell[(row, role)] = [DASH_READ]
+            continue
         for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
             crops.append(_pad_crop(cell, box))
             owners.append((row, role))
             if role == "value" and _is_slanted_stroke(cell, box):
                 slanted.add(row)
-    by_cell: dict[tuple[int, str], list[TextRead]] = {}
     # Words as they are; units and numbers as the few things such cells hold.
     for role, alphabet in (("label", None), ("unit", UNIT_ALPHABET), ("value", VALUE_ALPHABET)):
         picked = [i for i, (_, owner_role) in enumerate(owners) if owner_role == role]
         reads = engine.recognize([crops[i] for i in picked], alphabet) if picked else []
         for i, read in zip(picked, reads, strict=True):
             by_cell.setdefault(owners[i], []).append(read)
-    rows = []
-    for row in range(grid.rows):
-        value_box = tuple(float(v) for v in grid.cell(row, "value").coordinates)
-        rows.append(
-            TableRow(
-                page=page.number,
-                index=row,
-                label=_combine(by_cell.get((row, "label"), [])),
-                unit=_combine(by_cell.get((row, "unit"), [])),
-                value=_combine(by_cell.get((row, "value"), []), slanted=row in slanted),
-                value_box=value_box,  # type: ignore[arg-type]
-                seal_over_value=any(_overlaps(value_box, s.box) for s in page.seals),  # type: ignore[arg-type]
-            )
+    value_cells = {row: cells[(row, "value")] for row in range(grid.rows)}
+    placement = learn_placement([cell for row, cell in value_cells.items() if row not in sealed], page.dpi)
+    values = {row: _combine(by_cell.get((row, "value"), []), slanted=row in slanted) for row in value_cells}
+    values = _reread_digits(value_cells, values, placement, engine, page.dpi, darkness)
+    return [
+        TableRow(
+            page=page.number,
+            index=row,
+            label=_combine(by_cell.get((row, "label"), [])),
+            unit=_combine(by_cell.get((row, "unit"), [])),
+            value=values[row],
+            value_box=value_box,  # type: ignore[arg-type]
+            seal_over_value=row in sealed,
         )
-    return rows
+        for row, value_box in enumerate(value_boxes)
+    ]
