@@ -208,13 +208,13 @@ def test_only_values_read_as_no_clear_number_are_read_again_from_their_digits():
     placement = Placement("right", offset=20, middle=1, height=22)
     marked = _value_cell("36")
     cv2.putText(marked, "x", (60, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)  # a mark off the anchor
-    cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8)}
-    reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty()}
+    cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8), 3: _value_cell("/")}
+    reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty(), 3: _read("/", 0.7)}
     engine = _Reads("36")
     again = _reread_digits(cells, reads, placement, engine, DPI)
-    assert len(engine.crops) == 1  # the clear number and the blank cell are not read again
+    assert len(engine.crops) == 1  # the clear number, the blank cell and the slash are not read again
     assert (again[0].text, again[0].isolated) == ("36", True)
-    assert again[1] == reads[1] and again[2] == reads[2]
+    assert again[1] == reads[1] and again[2] == reads[2] and again[3] == reads[3]
     assert _reread_digits(cells, reads, placement, _Reads("忆"), DPI)[0] == reads[0]  # still no number: kept
     assert _reread_digits(cells, reads, None, engine, DPI) == reads  # nothing learnt, nothing re-read
 

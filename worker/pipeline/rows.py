@@ -296,8 +296,12 @@ def isolate_digits(
     return _pad_crop(isolated, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
 
 
-def _clear_number(read: CellRead) -> bool:
+def _settled(read: CellRead) -> bool:
+    """A clear number, or a dash or slash read as one: nothing to read again (the digits
+    alone could only turn a printed "no value" into a number)."""
     parsed = parse_value(read.text, decimal_allowed=True)
+    if parsed.is_dash:
+        return bool(read.text)
     return parsed.value is not None and not parsed.repaired and read.min_char_score >= 0.8
 
 
@@ -316,7 +320,7 @@ def _reread_digits(
     unsure = {
         row: digits
         for row, read in reads.items()
-        if not read.blank and not read.slanted and not _clear_number(read)
+        if not read.blank and not read.slanted and not _settled(read)
         for digits in [isolate_digits(cells[row], placement, dpi, darkness)]
         if digits is not None
     }
