@@ -71,7 +71,7 @@ _YEAR_IN_BRACKETS = re.compile(r"[(（]\s*(?:19|20)\d{2}\s*年\s*度?\s*[)）]")
 
 def _clean_unit_name(text: str) -> str:
     """The name without the (2013年度) of a neighbouring line read into it, a fill-in date,
-    or brackets and colons left at its ends."""
+    or brackets, colons and other marks left at its ends."""
     text = _TRAILING_DATE.sub("", _YEAR_IN_BRACKETS.sub("", text))
     return _strip_marks(text)
 
