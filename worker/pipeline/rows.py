@@ -211,9 +211,11 @@ def is_dash(cell: np.ndarray, dpi: float) -> bool:
     """True when all the ink of a cell is flat strokes side by side (-, —, ——): no digit
     is that flat, and a recogniser reads such a stroke as 一, I or 1 as often as a dash."""
     lines = _ink_lines(cell, dpi, split_lines=False)
-    if not lines:
-        return False
-    x0, y0, x1, y1 = lines[0]
+    return bool(lines) and _is_flat(lines[0], dpi)
+
+
+def _is_flat(box: tuple[int, int, int, int], dpi: float) -> bool:
+    x0, y0, x1, y1 = box
     return y1 - y0 <= max(dpi * 0.03, 3) and x1 - x0 >= 2.5 * (y1 - y0)
 
 
@@ -237,7 +239,7 @@ def learn_placement(cells: list[np.ndarray], dpi: float) -> Placement | None:
     found = []
     for cell in cells:
         lines = _ink_lines(cell, dpi, split_lines=False)
-        if lines and not is_dash(cell, dpi):
+        if lines and not _is_flat(lines[0], dpi):
             x0, y0, x1, y1 = lines[0]
             height, width = cell.shape
             found.append((x0, width - x1, (x0 + x1 - width) / 2, (y0 + y1 - height) / 2, y1 - y0))
@@ -377,10 +379,11 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
     slanted: set[int] = set()
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
     for (row, role), cell in cells.items():
-        if role == "value" and is_dash(cell, page.dpi):
+        lines = _ink_lines(cell, page.dpi, split_lines=role == "label")
+        if role == "value" and lines and _is_flat(lines[0], page.dpi):
             by_cell[(row, role)] = [DASH_READ]
             continue
-        for box in _ink_lines(cell, page.dpi, split_lines=role == "label"):
+        for box in lines:
             crops.append(_pad_crop(cell, box))
             owners.append((row, role))
             if role == "value" and _is_slanted_stroke(cell, box):
