@@ -33,7 +33,7 @@ from worker.pipeline.metadata import Metadata, parse_heading, read_heading
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
-from worker.pipeline.rows import TableRow, read_rows
+from worker.pipeline.rows import CellRead, TableRow, read_rows
 from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, probe_cells
 from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
 from worker.pipeline.values import ParsedValue, parse_value
@@ -90,7 +90,12 @@ class Extractor:
             result = matrix.result.model_copy(update={"run": self._run_info(document, started)})
             return Extraction(result, matrix.table_pages)
         table_pages = [tp for tp in scanned if tp.grid is not None]
-        rows = [row for tp in table_pages for row in read_rows(tp.prepared, tp.grid, self.engine)]
+        rows = [
+            row
+            for tp in table_pages
+            # Label cells the template probe read are not read twice.
+            for row in read_rows(tp.prepared, tp.grid, self.engine, _boxed(probed.get(tp.prepared.number, {})))
+        ]
         matches = map_rows(rows, self.catalogue, aliases)
         matched = [m for m in matches if m.row is not None]
         if len(matched) < _MIN_MATCHED_SHARE * len(matches):
@@ -212,6 +217,10 @@ class Extractor:
             seconds=round(seconds, 3),
             page_seconds=round(seconds / max(document.page_count, 1), 3),
         )
+
+
+def _boxed(reads: CellReads) -> list[tuple[tuple[float, float, float, float], CellRead]]:
+    return [(cell.box, read) for cell, read in reads.items()]
 
 
 def _parse(match: RowMatch) -> ParsedValue | None:

@@ -74,8 +74,10 @@ class RapidOcrEngine:
         return [r for r in reads if r is not None]
 
     def _probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
-        _, height, width = self._rec.rec_image_shape
-        max_ratio = max([width / height] + [c.shape[1] / max(c.shape[0], 1) for c in crops])
+        # Each batch is as wide as its widest crop: the recogniser takes any width, and
+        # padding short number and unit crops to the model's default 320 px made them cost
+        # as much as a long label line.
+        max_ratio = max([1.0] + [c.shape[1] / max(c.shape[0], 1) for c in crops])
         batch = np.stack([self._rec.resize_norm_img(c, max_ratio) for c in crops]).astype(np.float32)
         return self._rec.session(batch)
 

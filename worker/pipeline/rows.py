@@ -11,9 +11,11 @@ where the column's numbers sit.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
+import layoutparser as lp
 import numpy as np
 
 from worker.pipeline.layout import TableGrid, cell_image
@@ -361,9 +363,27 @@ def _overlaps(box: tuple[float, float, float, float], other: tuple[float, float,
     return ix * iy >= 0.2 * min(box[2] - box[0], other[2] - other[0]) * min(box[3] - box[1], other[3] - other[1])
 
 
-def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[TableRow]:
+Box = tuple[float, float, float, float]
+
+
+def _read_of(block: lp.TextBlock, known: Sequence[tuple[Box, CellRead]]) -> CellRead | None:
+    """The read of a cell made earlier, found by its box (the same cell, seen by another
+    stage whose geometry differs by a few pixels)."""
+    x0, y0, x1, y1 = (float(v) for v in block.coordinates)
+    for (a0, b0, a1, b1), read in known:
+        inter = max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0))
+        union = (x1 - x0) * (y1 - y0) + (a1 - a0) * (b1 - b0) - inter
+        if union > 0 and inter / union >= 0.8:
+            return read
+    return None
+
+
+def read_rows(
+    page: PreparedPage, grid: TableGrid, engine: OcrEngine, known_labels: Sequence[tuple[Box, CellRead]] = ()
+) -> list[TableRow]:
     """Read every row of a grid: one recogniser pass each for labels, units and values, and
-    one more for the digits of value cells that did not read as a clear number."""
+    one more for the digits of value cells that did not read as a clear number. A label
+    cell that one of `known_labels` (box, read) already covers is not read again."""
     inset = max(page.dpi * 0.012, 2.0)
     value_boxes = [tuple(float(v) for v in grid.cell(row, "value").coordinates) for row in range(grid.rows)]
     sealed = {row for row, box in enumerate(value_boxes) if any(_overlaps(box, s.box) for s in page.seals)}  # type: ignore[arg-type]
@@ -374,11 +394,19 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
     }
     darkness = print_darkness(list(images.values()))
     cells = {key: clean_cell(image, page.dpi, darkness) for key, image in images.items()}
+    labels = {
+        row: read
+        for row in range(grid.rows)
+        for read in [_read_of(grid.cell(row, "label"), known_labels)]
+        if read is not None
+    }
     crops: list[np.ndarray] = []
     owners: list[tuple[int, str]] = []
     slanted: set[int] = set()
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
     for (row, role), cell in cells.items():
+        if role == "label" and row in labels:
+            continue
         lines = _ink_lines(cell, page.dpi, split_lines=role == "label")
         if role == "value" and lines and _is_flat(lines[0], page.dpi):
             by_cell[(row, role)] = [DASH_READ]
@@ -402,7 +430,7 @@ def read_rows(page: PreparedPage, grid: TableGrid, engine: OcrEngine) -> list[Ta
         TableRow(
             page=page.number,
             index=row,
-            label=_combine(by_cell.get((row, "label"), [])),
+            label=labels.get(row) or _combine(by_cell.get((row, "label"), [])),
             unit=_combine(by_cell.get((row, "unit"), [])),
             value=values[row],
             value_box=value_box,  # type: ignore[arg-type]
