@@ -13,6 +13,7 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 def root() -> None:
     """docextract: scanned statistics tables to validated indicator JSON."""
 
+
 cli_extract.register(app)
 
 try:  # the service commands need the service dependencies, which the CLI does not

@@ -28,9 +28,7 @@ def extract(
     overlay: Annotated[
         Path | None, typer.Option("--overlay", help="write each table page with its fields drawn")
     ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="documents in parallel (0: one per CPU core)")
-    ] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="documents in parallel (0: one per CPU core)")] = 0,
 ) -> None:
     """Extract the statistics table of each INPUT as result JSON (schema_version 1)."""
     if len(inputs) > 1 and out is None:
@@ -57,9 +55,7 @@ def extract(
         raise typer.Exit(code=1)
 
 
-def _run(
-    inputs: list[Path], overlay: Path | None, jobs: int
-) -> Iterator[tuple[Path, ExtractionResult | str]]:
+def _run(inputs: list[Path], overlay: Path | None, jobs: int) -> Iterator[tuple[Path, ExtractionResult | str]]:
     """(input, result or one-line error) in input order."""
     if jobs <= 1:
         _init_worker(threads=0)

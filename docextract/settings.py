@@ -22,9 +22,7 @@ class LimitSettings(BaseModel):
 
 
 class OcrSettings(BaseModel):
-    threads: int = Field(
-        0, description="onnxruntime intra-op threads per process; 0 lets onnxruntime choose"
-    )
+    threads: int = Field(0, description="onnxruntime intra-op threads per process; 0 lets onnxruntime choose")
 
 
 class RoutingSettings(BaseModel):
@@ -46,9 +44,7 @@ class ReviewSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="DOCEXTRACT_", env_nested_delimiter="__", extra="ignore"
-    )
+    model_config = SettingsConfigDict(env_prefix="DOCEXTRACT_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = "sqlite:///var/docextract.db"
     broker_url: str = "redis://127.0.0.1:6379/0"

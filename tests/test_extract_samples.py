@@ -51,8 +51,17 @@ def test_cli_writes_results_and_reports_unreadable_inputs_without_stopping(tmp_p
     runner = CliRunner()
     outcome = runner.invoke(
         app,
-        ["extract", str(bad), str(SAMPLES / "sample_004.jpg"), "--out", str(tmp_path / "out"),
-         "--overlay", str(tmp_path / "overlay"), "--jobs", "1"],
+        [
+            "extract",
+            str(bad),
+            str(SAMPLES / "sample_004.jpg"),
+            "--out",
+            str(tmp_path / "out"),
+            "--overlay",
+            str(tmp_path / "overlay"),
+            "--jobs",
+            "1",
+        ],
     )
     assert outcome.exit_code == 1
     assert f"docextract: {bad}: corrupt PDF" in outcome.stderr

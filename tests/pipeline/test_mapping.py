@@ -11,8 +11,15 @@ def cell(text: str) -> CellRead:
 
 def table_rows(labels: list[tuple[str, str, str]]) -> list[TableRow]:
     return [
-        TableRow(page=1, index=i, label=cell(label), unit=cell(unit), value=cell(value),
-                 value_box=(0, i, 1, i + 1), seal_over_value=False)
+        TableRow(
+            page=1,
+            index=i,
+            label=cell(label),
+            unit=cell(unit),
+            value=cell(value),
+            value_box=(0, i, 1, i + 1),
+            seal_over_value=False,
+        )
         for i, (label, unit, value) in enumerate(labels)
     ]
 
@@ -65,3 +72,13 @@ def test_a_label_spelling_reviewers_accepted_is_taken_as_certain():
     learnt = {m.indicator.code: m for m in map_rows(rows, CATALOGUE, aliases={"七、收费金额": "GK2008-7"})}
     assert learnt["GK2008-7"].row.value.text == "3.5"
     assert learnt["GK2008-7"].similarity == 1.0
+
+
+def test_a_read_is_a_catalogue_label_when_close_to_one_or_accepted_by_reviewers():
+    from worker.pipeline.mapping import is_catalogue_label
+
+    assert is_catalogue_label("（一）收到申请数", CATALOGUE)
+    assert is_catalogue_label("（二）申请办结教", CATALOGUE)  # one character misread of 9 still maps
+    assert not is_catalogue_label("（二）中情办结", CATALOGUE)  # squeezed into nonsense: read again
+    assert not is_catalogue_label("统计指标", CATALOGUE)
+    assert is_catalogue_label("申请办理完结数", CATALOGUE, {"申请办理完结数": "GK2008-3.2"})

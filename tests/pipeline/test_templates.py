@@ -94,3 +94,13 @@ def test_probing_stops_once_enough_votes_agree():
     assert is_decided(detect_template(labels)) is True
     assert is_decided(detect_template(labels[:11])) is False  # too few votes yet
     assert is_decided(detect_template(["申请人情况", "自然人", "法人或其他组织", "结果维持", "结果纠正"] * 3)) is False
+
+
+def test_form_text_is_a_phrase_of_one_of_the_forms():
+    from worker.pipeline.templates import is_form_text
+
+    assert is_form_text("本年制发件数")
+    assert is_form_text("（三）申请答复数")  # GK2008's labels, numbering aside
+    assert not is_form_text("统计数")
+    assert not is_form_text("1024")
+    assert not is_form_text("主动")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from docextract import __version__
@@ -26,7 +27,7 @@ from models.schemas import (
 )
 from worker.pipeline.layout import TableGrid, find_grid
 from worker.pipeline.load import Document, PageImage, open_document
-from worker.pipeline.mapping import RowMatch, map_rows, normalize_unit
+from worker.pipeline.mapping import RowMatch, is_catalogue_label, map_rows, normalize_unit
 from worker.pipeline.matrix import CellReads, MatrixTable, find_tables, read_cells
 from worker.pipeline.matrix_extract import extract_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, read_heading
@@ -34,7 +35,7 @@ from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import CellRead, TableRow, read_rows
-from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, probe_cells
+from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, is_form_text, probe_cells
 from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
 from worker.pipeline.values import ParsedValue, parse_value
 
@@ -94,7 +95,13 @@ class Extractor:
             row
             for tp in table_pages
             # Label cells the template probe read are not read twice.
-            for row in read_rows(tp.prepared, tp.grid, self.engine, _boxed(probed.get(tp.prepared.number, {})))
+            for row in read_rows(
+                tp.prepared,
+                tp.grid,
+                self.engine,
+                _boxed(probed.get(tp.prepared.number, {})),
+                partial(is_catalogue_label, catalogue=self.catalogue, aliases=aliases),
+            )
         ]
         matches = map_rows(rows, self.catalogue, aliases)
         matched = [m for m in matches if m.row is not None]
@@ -134,7 +141,7 @@ class Extractor:
         guess = None
         for tp in pages:
             cells = [cell for table in tp.tables for cell in probe_cells(table)]
-            reads = read_cells(tp.prepared, cells, self.engine) if cells else {}
+            reads = read_cells(tp.prepared, cells, self.engine, plausible=is_form_text) if cells else {}
             probed[tp.prepared.number] = reads
             texts.extend(read.text for read in reads.values() if read.text)
             guess = detect_template(texts)

@@ -23,6 +23,9 @@ from worker.pipeline.rows import TableRow
 
 _SKIP_ROW = -0.35  # an extra row (header, stray line) costs this much
 _SKIP_CODE = -0.30  # a catalogue row that is not in the table
+# A read this close to a label maps without lowering a field's confidence much (route
+# scales it by the label similarity): a squeezed first read that close is kept.
+_SURE_LABEL = 0.9
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,14 @@ def label_similarity(read: str, indicator: Indicator) -> float:
     if marker and indicator.marker and normalize_label(marker)[:-1] == normalize_label(indicator.marker)[:-1]:
         similarity = min(1.0, similarity + 0.05)
     return similarity
+
+
+def is_catalogue_label(read: str, catalogue: Catalogue, aliases: Mapping[str, str] | None = None) -> bool:
+    """True when a read label is close to one of the catalogue's labels (or is a spelling
+    reviewers accepted): a read good enough to map by."""
+    if aliases and normalize_label(read) in aliases:
+        return True
+    return any(label_similarity(read, indicator) >= _SURE_LABEL for indicator in catalogue.indicators)
 
 
 def _gain(row: TableRow, indicator: Indicator, aliases: Mapping[str, str]) -> tuple[float, float]:

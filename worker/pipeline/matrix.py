@@ -23,7 +23,18 @@ import numpy as np
 from worker.pipeline.layout import cell_image
 from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.rows import DASH_READ, CellRead, _combine, _ink_lines, _pad_crop, clean_cell, is_dash
+from worker.pipeline.rows import (
+    DASH_READ,
+    CellRead,
+    Plausible,
+    _combine,
+    _ink_lines,
+    _pad_crop,
+    clean_cell,
+    is_dash,
+    read_lines,
+    read_text,
+)
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
 
@@ -207,25 +218,22 @@ def read_cells(
     engine: OcrEngine,
     known: CellReads | None = None,
     alphabet: Alphabet | None = None,
+    plausible: Plausible | None = None,
 ) -> CellReads:
     """Read the ink of each cell not in `known` (wrapped text split into lines), cleaned of
-    specks and seal remains, optionally as cells of `alphabet`: one recogniser call."""
+    specks and seal remains, optionally as cells of `alphabet`, else as text (squeezed
+    first where `plausible` can tell a good read, see `rows.read_text`)."""
     known = known or {}
     todo = [c for c in dict.fromkeys(cells) if c not in known]
     inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
-    crops: list[np.ndarray] = []
-    owners: list[MatrixCell] = []
+    lines: dict[MatrixCell, list[np.ndarray]] = {}
     by_cell: dict[MatrixCell, list[TextRead]] = {}
     for cell in todo:
         image = clean_cell(cell_image(page.gray, cell.block, inset), page.dpi)
         if is_dash(image, page.dpi):
             by_cell[cell] = [DASH_READ]
             continue
-        for box in _ink_lines(image, page.dpi, split_lines=True):
-            crops.append(_pad_crop(image, box))
-            owners.append(cell)
-    reads = engine.recognize(crops, alphabet) if crops else []
-    for owner, read in zip(owners, reads, strict=True):
-        by_cell.setdefault(owner, []).append(read)
+        lines[cell] = [_pad_crop(image, box) for box in _ink_lines(image, page.dpi, split_lines=True)]
+    by_cell |= read_text(lines, engine, plausible) if alphabet is None else read_lines(lines, engine, alphabet=alphabet)
     fresh = {cell: _combine(by_cell.get(cell, [])) for cell in todo}
     return {cell: known[cell] if cell in known else fresh[cell] for cell in cells}

@@ -11,20 +11,24 @@ where the column's numbers sit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import cv2
 import layoutparser as lp
 import numpy as np
 
 from worker.pipeline.layout import TableGrid, cell_image
-from worker.pipeline.ocr import OcrEngine, TextRead
+from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, parse_value
 
 _PAD = 4  # pixels of paper kept around text sent to the recogniser
 DASH_READ = TextRead("—", 1.0, (1.0,))  # a mark read from its shape, not by the recogniser
+NARROW = 0.5  # share of its width a text line is first read at (see `read_text`)
+Plausible = Callable[[str], bool]  # does a cell's text read like what such a cell holds?
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -339,6 +343,38 @@ def _reread_digits(
     return better
 
 
+def read_text(
+    lines: Mapping[K, list[np.ndarray]], engine: OcrEngine, plausible: Plausible | None = None
+) -> dict[K, list[TextRead]]:
+    """Read text cells, each given as its line crops. The recogniser's cost grows with the
+    width of a line and printed Chinese stays legible squeezed, so with `plausible` the
+    lines are read squeezed to NARROW of their width first; a cell whose text then does
+    not read like what such a cell holds is read again at full width, the shape the
+    recogniser was trained on. Without `plausible`, at full width only."""
+    reads: dict[K, list[TextRead]] = {}
+    if plausible is not None:
+        squeezed = read_lines(lines, engine, NARROW)
+        reads = {key: r for key, r in squeezed.items() if plausible("".join(x.text for x in r))}
+    reads |= read_lines({key: c for key, c in lines.items() if key not in reads}, engine, 1.0)
+    return {key: reads[key] for key in lines}
+
+
+def read_lines(
+    lines: Mapping[K, list[np.ndarray]], engine: OcrEngine, share: float = 1.0, alphabet: Alphabet | None = None
+) -> dict[K, list[TextRead]]:
+    """Each cell's line crops read in one recogniser call, squeezed to `share` of their width."""
+    crops = [_squeeze(crop, share) for key_crops in lines.values() for crop in key_crops]
+    flat = iter(engine.recognize(crops, alphabet) if crops else [])
+    return {key: [next(flat) for _ in key_crops] for key, key_crops in lines.items()}
+
+
+def _squeeze(crop: np.ndarray, share: float) -> np.ndarray:
+    if share == 1.0:
+        return crop
+    width = max(round(crop.shape[1] * share), 8)
+    return cv2.resize(crop, (width, crop.shape[0]), interpolation=cv2.INTER_AREA)
+
+
 def _combine(reads: list[TextRead], slanted: bool = False) -> CellRead:
     if not reads:
         return CellRead.empty()
@@ -379,11 +415,16 @@ def _read_of(block: lp.TextBlock, known: Sequence[tuple[Box, CellRead]]) -> Cell
 
 
 def read_rows(
-    page: PreparedPage, grid: TableGrid, engine: OcrEngine, known_labels: Sequence[tuple[Box, CellRead]] = ()
+    page: PreparedPage,
+    grid: TableGrid,
+    engine: OcrEngine,
+    known_labels: Sequence[tuple[Box, CellRead]] = (),
+    plausible_label: Plausible | None = None,
 ) -> list[TableRow]:
-    """Read every row of a grid: one recogniser pass each for labels, units and values, and
-    one more for the digits of value cells that did not read as a clear number. A label
-    cell that one of `known_labels` (box, read) already covers is not read again."""
+    """Read every row of a grid: one recogniser pass each for labels (see `read_text`),
+    units and values, and one more for the digits of value cells that did not read as a
+    clear number. A label cell that one of `known_labels` (box, read) already covers is
+    not read again."""
     inset = max(page.dpi * 0.012, 2.0)
     value_boxes = [tuple(float(v) for v in grid.cell(row, "value").coordinates) for row in range(grid.rows)]
     sealed = {row for row, box in enumerate(value_boxes) if any(_overlaps(box, s.box) for s in page.seals)}  # type: ignore[arg-type]
@@ -394,20 +435,26 @@ def read_rows(
     }
     darkness = print_darkness(list(images.values()))
     cells = {key: clean_cell(image, page.dpi, darkness) for key, image in images.items()}
-    labels = {
+    known = {
         row: read
         for row in range(grid.rows)
         for read in [_read_of(grid.cell(row, "label"), known_labels)]
         if read is not None
     }
+    label_lines = {
+        row: [_pad_crop(cell, box) for box in _ink_lines(cell, page.dpi, split_lines=True)]
+        for (row, role), cell in cells.items()
+        if role == "label" and row not in known
+    }
+    labels = known | {row: _combine(r) for row, r in read_text(label_lines, engine, plausible_label).items()}
     crops: list[np.ndarray] = []
     owners: list[tuple[int, str]] = []
     slanted: set[int] = set()
     by_cell: dict[tuple[int, str], list[TextRead]] = {}
     for (row, role), cell in cells.items():
-        if role == "label" and row in labels:
+        if role == "label":
             continue
-        lines = _ink_lines(cell, page.dpi, split_lines=role == "label")
+        lines = _ink_lines(cell, page.dpi, split_lines=False)
         if role == "value" and lines and _is_flat(lines[0], page.dpi):
             by_cell[(row, role)] = [DASH_READ]
             continue
@@ -416,8 +463,8 @@ def read_rows(
             owners.append((row, role))
             if role == "value" and _is_slanted_stroke(cell, box):
                 slanted.add(row)
-    # Words as they are; units and numbers as the few things such cells hold.
-    for role, alphabet in (("label", None), ("unit", UNIT_ALPHABET), ("value", VALUE_ALPHABET)):
+    # Units and numbers are read as the few things such cells hold.
+    for role, alphabet in (("unit", UNIT_ALPHABET), ("value", VALUE_ALPHABET)):
         picked = [i for i, (_, owner_role) in enumerate(owners) if owner_role == role]
         reads = engine.recognize([crops[i] for i in picked], alphabet) if picked else []
         for i, read in zip(picked, reads, strict=True):
@@ -430,7 +477,7 @@ def read_rows(
         TableRow(
             page=page.number,
             index=row,
-            label=labels.get(row) or _combine(by_cell.get((row, "label"), [])),
+            label=labels[row],
             unit=_combine(by_cell.get((row, "unit"), [])),
             value=values[row],
             value_box=value_box,  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ form (本年制发件数, 本年收费金额, ...).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from rapidfuzz import fuzz
 
@@ -94,6 +95,7 @@ def probe_cells(table: MatrixTable) -> list[MatrixCell]:
     return list(chosen)
 
 
+@cache
 def _vocabulary() -> dict[str, list[str]]:
     gk2008 = [split_marker(i.label)[2] for i in load_catalogue("GK2008").indicators]
     return {
@@ -113,6 +115,12 @@ def _score(text: str, phrase: str) -> float:
     if len(phrase) >= 6 and phrase in text and len(text) <= len(phrase) + 8:
         return 95.0
     return fuzz.ratio(text, phrase)
+
+
+def is_form_text(raw: str) -> bool:
+    """True when a cell's text is one of the forms' phrases (it would vote)."""
+    text = split_marker(normalize_label(raw))[2]
+    return len(text) >= 2 and any(_score(text, p) >= _MIN_SIMILARITY for ps in _vocabulary().values() for p in ps)
 
 
 def detect_template(texts: list[str]) -> TemplateGuess | None:
