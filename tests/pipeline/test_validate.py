@@ -67,4 +67,41 @@ def test_sums_that_add_up_to_a_printed_total_corroborate_their_fields():
     values = {"GK2008-4": 3, "GK2008-4.1": 1, "GK2008-4.2": 2, "GK2008-4.3": None}  # 4.3 left blank: 0
     values |= {"GK2008-5": 2, "GK2008-5.1": 3}  # does not add up
     values |= {"GK2008-9": None, "GK2008-9.1": 4}  # no total printed: nothing to check
-    assert corroborated(check_rules(values, catalogue)) == {"GK2008-4", "GK2008-4.1", "GK2008-4.2", "GK2008-4.3"}
+    assert corroborated(check_rules(values, catalogue), values) == {
+        "GK2008-4",
+        "GK2008-4.1",
+        "GK2008-4.2",
+        "GK2008-4.3",
+    }
+
+
+def test_a_sum_vouches_for_doubtful_fields_under_a_sure_total_or_beside_no_other_weak_read():
+    catalogue = load_catalogue("GK2008")
+    values = {"GK2008-1": 4, "GK2008-1.1": 4}  # 47 printed on both sides, its 7 lost on both
+    checks = check_rules(values, catalogue)
+    faint = ["digits_isolated"]
+    assert corroborated(checks, values, {"GK2008-1": faint, "GK2008-1.1": faint}) == set()
+    assert corroborated(checks, values, {"GK2008-1.1": faint}) == {"GK2008-1", "GK2008-1.1"}
+    assert corroborated(checks, values, {"GK2008-1": faint}) == {"GK2008-1", "GK2008-1.1"}
+    # Two seals do not misread two cells alike: each is the other's witness.
+    sealed = ["seal_overlap"]
+    assert corroborated(checks, values, {"GK2008-1": sealed, "GK2008-1.1": sealed}) == {"GK2008-1", "GK2008-1.1"}
+    assert corroborated(checks, values, {"GK2008-1": sealed, "GK2008-1.1": faint}) == {"GK2008-1", "GK2008-1.1"}
+
+
+def test_a_field_vouched_for_is_a_sure_total_for_the_next_sum():
+    catalogue = load_catalogue("GK2008")
+    # 八 = 8.1 + 8.2 + 8.3 vouches for 8.3, which is then a sure total for 8.3.1 + 8.3.2.
+    values = {"GK2008-8": 9, "GK2008-8.1": 1, "GK2008-8.2": 1, "GK2008-8.3": 7, "GK2008-8.3.1": 4, "GK2008-8.3.2": 3}
+    checks = check_rules(values, catalogue)
+    faint = {code: ["low_ocr_confidence"] for code in ("GK2008-8.3", "GK2008-8.3.1", "GK2008-8.3.2")}
+    assert corroborated(checks, values, faint) == set(values)
+    faint["GK2008-8"] = ["low_ocr_confidence"]
+    assert corroborated(checks, values, faint) == {"GK2008-8.1", "GK2008-8.2"}  # the sure fields only
+
+
+def test_a_sum_never_vouches_for_a_doubtful_blank():
+    catalogue = load_catalogue("GK2008")
+    values = {"GK2008-4": 3, "GK2008-4.1": 1, "GK2008-4.2": 2, "GK2008-4.3": None}  # a faint 0 lost adds up too
+    checks = check_rules(values, catalogue)
+    assert corroborated(checks, values, {"GK2008-4.3": ["blank_value"]}) == {"GK2008-4", "GK2008-4.1", "GK2008-4.2"}

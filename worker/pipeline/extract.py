@@ -157,12 +157,11 @@ class Extractor:
         parsed = {m.indicator.code: _parse(m) for m in matches}
         values = {code: p.value if p else None for code, p in parsed.items()}
         # Fields going to a person anyway: a rule they break is put down to them first.
-        doubtful = {
-            m.indicator.code for m in matches if self._routing(m, parsed[m.indicator.code], []).status == "review"
-        }
+        first = {m.indicator.code: self._routing(m, parsed[m.indicator.code], []) for m in matches}
+        doubts = {code: routing.reasons for code, routing in first.items() if routing.status == "review"}
         checks = check_rules(values, self.catalogue)
-        validation = reasons_by_code(checks, values, doubtful)
-        settled = corroborated(checks)
+        validation = reasons_by_code(checks, values, doubts)
+        settled = corroborated(checks, values, doubts)
         return [
             self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages, settled)
             for m in matches

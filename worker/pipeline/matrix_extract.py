@@ -135,13 +135,14 @@ def matrix_fields(
     checks = check_identities(values, catalogue.catalogue.rules)
     # As on the old form: fields already in doubt take the blame for a rule they explain,
     # and an identity that holds settles doubts about its fields.
-    doubtful = {
-        code
+    first = {
+        code: _first_routing(m, parsed[code], pages, thresholds)
         for code, m in mapping.matches.items()
-        if code in parsed and _first_routing(m, parsed[code], pages, thresholds).status == "review"
+        if code in parsed
     }
-    validation = reasons_by_code(checks, values, doubtful)
-    settled = corroborated(checks)
+    doubts = {code: routing.reasons for code, routing in first.items() if routing.status == "review"}
+    validation = reasons_by_code(checks, values, doubts)
+    settled = corroborated(checks, values, doubts)
     folded = {code: variant for variant in mapping.variants for code in variant.replaces}
     by_code: dict[str, FieldResult] = {}
     for indicator in indicators:

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from models.catalogue import Catalogue, Rule
 
 Number = int | float
+# Doubts about a cell's own reading, which faint or damaged print can cause in two cells
+# alike; a seal or a unit misread over one cell says nothing of another.
+WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "ocr_confusion", "blank_value"})
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,41 @@ def check_rules(values: dict[str, Number | None], catalogue: Catalogue) -> list[
     return checks
 
 
-def corroborated(checks: list[RuleCheck]) -> set[str]:
-    """Codes of the sums that add up exactly to a printed total. A misread term, or a faint
-    digit taken for a blank cell, would have to be cancelled by another error to pass."""
-    codes: set[str] = set()
-    for check in checks:
-        if check.holds and check.rule.kind == "sum":  # only rules with a printed total are checked
-            codes.update(check.codes)
-    return codes
+def corroborated(
+    checks: list[RuleCheck], values: Mapping[str, Number | None], doubts: Mapping[str, Collection[str]] | None = None
+) -> set[str]:
+    """Codes a sum that adds up exactly to its printed total vouches for: a misread term
+    would have to be cancelled by another error to pass. `doubts`: the fields in doubt
+    before arithmetic, with their reasons.
+
+    Unless errors that cancel are likely: a weak read (WEAK_READ) can strike two cells
+    alike (faint print loses the 7 of 47 in both 一 and （一）), so a field in doubt is
+    vouched for when its sum has a total not in doubt, or no other weak read in doubt. A
+    field vouched for is sure for the next sum. A field in doubt holding no number never
+    is: a sum counts a blank or dash as 0, so it cannot tell a lost "0" from an empty cell.
+    """
+    doubts = doubts or {}
+    holding = [check for check in checks if check.holds and check.rule.kind == "sum"]
+    unsure = set(doubts)
+    weak = {code for code, reasons in doubts.items() if WEAK_READ & set(reasons)}
+    vouched = True
+    while vouched:
+        vouched = False
+        for check in holding:
+            for code in check.codes:
+                if code in unsure and _vouches_for(check, code, unsure & weak, unsure, values):
+                    unsure.discard(code)
+                    vouched = True
+    return {code for check in holding for code in check.codes if code not in unsure}
+
+
+def _vouches_for(
+    check: RuleCheck, code: str, weak: set[str], unsure: set[str], values: Mapping[str, Number | None]
+) -> bool:
+    if values.get(code) is None:
+        return False
+    sure_total = code != check.rule.target and check.rule.target not in unsure
+    return sure_total or not any(other in weak for other in check.codes if other != code)
 
 
 def reasons_by_code(
