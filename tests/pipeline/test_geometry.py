@@ -1,5 +1,7 @@
 """Preprocess and layout on synthetic pages whose geometry is known exactly."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -125,3 +127,18 @@ def test_red_seal_is_removed_and_located_over_the_value_cells():
     x0, y0, x1, y1 = prepared.seals[0].box
     assert x0 == pytest.approx(880, abs=12) and x1 == pytest.approx(1120, abs=12)
     assert np.mean([y0, y1]) == pytest.approx(TOP + 3 * ROW_H, abs=12)
+
+
+@pytest.mark.parametrize("ink", [60, 150])
+def test_a_grey_seal_is_located_whether_black_or_a_red_seal_scanned_in_grey(ink):
+    page = table_page()
+    gray = page.image.copy()
+    cv2.circle(gray, (1000, TOP + 3 * ROW_H), 120, (ink, ink, ink), 8)  # 1.6 inches across at 150 dpi
+    prepared = prepare_page(replace(page, image=gray))
+    assert [s.kind for s in prepared.seals] == ["grey"]
+    x0, y0, x1, y1 = prepared.seals[0].box
+    assert abs((x0 + x1) / 2 - 1000) < 15 and abs((y0 + y1) / 2 - (TOP + 3 * ROW_H)) < 15
+
+
+def test_a_table_without_a_seal_has_none():
+    assert prepare_page(table_page()).seals == ()

@@ -1,5 +1,7 @@
 """Cell cleaning before recognition: specks go, decimal points and faint strokes stay."""
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 import pytest
@@ -9,14 +11,18 @@ from fixtures.fonts import ASCII_FACES, CJK_FACES, load_font
 from worker.pipeline.ocr import TextRead
 from worker.pipeline.rows import (
     CellRead,
+    Pitch,
     Placement,
     _is_slanted_stroke,
     _reread_digits,
     clean_cell,
     is_dash,
     isolate_digits,
+    learn_pitch,
     learn_placement,
+    number_width,
     print_darkness,
+    too_wide,
 )
 
 DPI = 200
@@ -162,9 +168,9 @@ def test_digits_under_a_black_seal_are_read_alone():
     cell = _value_cell("36")
     cv2.ellipse(cell, (120, 95), (110, 80), 0, 180, 300, 10, 3)  # the seal's ring, cut by the cell
     cv2.putText(cell, "(1)", (60, 45), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 10, 2)  # seal text, off the anchor
-    digits = isolate_digits(cell, placement, DPI)
+    digits = isolate_digits(cell, placement)
     assert digits is not None
-    expected = isolate_digits(_value_cell("36"), placement, DPI)
+    expected = isolate_digits(_value_cell("36"), placement)
     assert digits.shape == expected.shape and np.array_equal(digits, expected)
 
 
@@ -172,9 +178,9 @@ def test_a_paler_seal_stroke_touching_the_digits_is_cut_away_given_the_page_prin
     placement = Placement("right", offset=20, middle=1, height=22)
     cell = _value_cell("36")
     cv2.line(cell, (281, 0), (281, 59), 150, 5)  # grey seal ink touching the 6, across the cell
-    assert isolate_digits(cell, placement, DPI) is None  # one blob with the stroke: too big
-    digits = isolate_digits(cell, placement, DPI, darkness=20)
-    expected = isolate_digits(_value_cell("36"), placement, DPI)
+    assert isolate_digits(cell, placement) is None  # one blob with the stroke: too big
+    digits = isolate_digits(cell, placement, darkness=20)
+    expected = isolate_digits(_value_cell("36"), placement)
     assert digits is not None
     # Both digits (their soft edges aside), none of the 5 px stroke or its 60 px height.
     assert abs(digits.shape[0] - expected.shape[0]) <= 2 and abs(digits.shape[1] - expected.shape[1]) <= 2
@@ -184,7 +190,7 @@ def test_nothing_is_isolated_where_no_digit_sits():
     placement = Placement("right", offset=20, middle=1, height=22)
     cell = np.full((60, 300), 235, np.uint8)
     cv2.putText(cell, "7", (60, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)  # far from the right edge
-    assert isolate_digits(cell, placement, DPI) is None
+    assert isolate_digits(cell, placement) is None
 
 
 class _Reads:
@@ -211,12 +217,12 @@ def test_only_values_read_as_no_clear_number_are_read_again_from_their_digits():
     cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8), 3: _value_cell("/")}
     reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty(), 3: _read("/", 0.7)}
     engine = _Reads("36")
-    again = _reread_digits(cells, reads, placement, engine, DPI)
+    again = _reread_digits(cells, reads, placement, engine)
     assert len(engine.crops) == 1  # the clear number, the blank cell and the slash are not read again
     assert (again[0].text, again[0].isolated) == ("36", True)
     assert again[1] == reads[1] and again[2] == reads[2] and again[3] == reads[3]
-    assert _reread_digits(cells, reads, placement, _Reads("忆"), DPI)[0] == reads[0]  # still no number: kept
-    assert _reread_digits(cells, reads, None, engine, DPI) == reads  # nothing learnt, nothing re-read
+    assert _reread_digits(cells, reads, placement, _Reads("忆"))[0] == reads[0]  # still no number: kept
+    assert _reread_digits(cells, reads, None, engine) == reads  # nothing learnt, nothing re-read
 
 
 def test_the_page_print_darkness_ignores_empty_and_blank_cells():
@@ -224,3 +230,61 @@ def test_the_page_print_darkness_ignores_empty_and_blank_cells():
     blank = np.full((60, 300), 235, np.uint8)
     assert print_darkness([np.zeros((0, 0), np.uint8), blank, printed]) == float(np.percentile(printed, 0.3))
     assert print_darkness([blank]) is None
+
+
+def test_on_a_faint_page_paler_strokes_count_as_ink():
+    from worker.pipeline.rows import _ink_mask
+
+    cell = np.full((40, 100), 240, np.uint8)
+    cell[10:30, 20:23] = 212  # 28 grey levels below the paper
+    assert not _ink_mask(cell)[0].any()  # 40 below the paper by default
+    assert not _ink_mask(cell, darkness=60)[0].any()  # beside dark print, a mark that pale is not print
+    ink, _ = _ink_mask(cell, darkness=160)  # faint print (80 below the paper): a quarter of that, 20
+    assert ink[10:30, 20:23].all() and ink.sum() == 60 * 255
+
+
+def _number_cell(text: str, x: int = 150) -> np.ndarray:
+    """Digits one every 21 px (a point takes 6), from `x` on."""
+    cell = np.full((60, 300), 235, np.uint8)
+    for ch in text:
+        cv2.putText(cell, ch, (x, 42), cv2.FONT_HERSHEY_SIMPLEX, 1.0, 20, 2)
+        x += 6 if ch == "." else 21
+    return cell
+
+
+def _ink_extent(cell: np.ndarray) -> int:
+    xs = np.flatnonzero((cell < 235 - 40).any(axis=0))
+    return int(xs[-1] - xs[0] + 1)
+
+
+def test_a_number_is_as_wide_as_its_digits_and_marks_beside_it_do_not_count():
+    placement = Placement("left", offset=150, middle=1, height=20)
+    assert number_width(_number_cell("4"), placement) == _ink_extent(_number_cell("4"))
+    three = number_width(_number_cell("444"), placement)
+    assert three == _ink_extent(_number_cell("4")) + 2 * 21
+    marked = _number_cell("444")
+    marked[5:8, 20:120] = 20  # a stroke of a seal ring, far too long for a digit
+    cv2.circle(marked, (140, 35), 1, 20, -1)  # a speck beside the number
+    assert number_width(marked, placement) == three
+    assert number_width(np.full((60, 300), 235, np.uint8), placement) is None
+
+
+def test_a_read_narrower_than_its_ink_lost_a_digit():
+    # Learnt from clear reads: 1 digit 17 px wide, 2 digits 34, 3 digits 51.
+    clear = [(_read(text, 0.99), 17 * len(text)) for text in ("5", "7", "12", "40", "305")]
+    pitch = learn_pitch(clear, Placement("right", 20, 1, height=24))
+    assert pitch == Pitch(pytest.approx(17.0), pytest.approx(0.0, abs=1e-6))
+    assert not too_wide(replace(_read("4", 0.99), ink_digits=pitch.digits(19)))
+    assert too_wide(replace(_read("4", 0.99), ink_digits=pitch.digits(34)))  # 14 with its faint 1 lost
+    assert not too_wide(replace(_read("3.5", 0.99), ink_digits=pitch.digits(42)))  # a point is half a digit
+    assert learn_pitch(clear[:2], Placement("right", 20, 1, height=24)) is None  # one length only
+    assert learn_pitch(clear, Placement("right", 20, 1, height=60)) is None  # steps too short for such digits
+
+
+def test_an_isolated_number_keeps_its_decimal_point():
+    placement = Placement("left", offset=150, middle=1, height=20)
+    cell = _number_cell("3.5")
+    isolated = isolate_digits(cell, placement)
+    assert isolated is not None
+    assert (isolated[..., 0] < 100).sum() == (cell < 100).sum()  # both digits and the point
+    assert number_width(cell, placement) == _ink_extent(cell)

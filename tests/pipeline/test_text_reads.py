@@ -6,7 +6,7 @@ from rapidocr.ch_ppocr_rec.main import TextRecognizer
 
 from tests.pipeline.drawing import ROWS, table_page
 from worker.pipeline.layout import find_grid
-from worker.pipeline.ocr import RapidOcrEngine, TextRead
+from worker.pipeline.ocr import CtcDecoder, RapidOcrEngine, TextRead
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.rows import CellRead, read_rows, read_text
 
@@ -78,12 +78,13 @@ class _FakeSession:
         return np.zeros((len(batch), batch.shape[3] // 8, 3), np.float32)
 
 
-def test_each_batch_is_as_wide_as_its_widest_crop_not_the_models_default():
+def test_crops_are_batched_only_with_crops_of_their_own_input_width():
     engine = RapidOcrEngine.__new__(RapidOcrEngine)
     rec = TextRecognizer.__new__(TextRecognizer)
     rec.rec_image_shape = [3, 48, 320]
     rec.session = _FakeSession()
-    engine._rec = rec
-    engine._probabilities([_line(0, 60), _line(0, 80)])  # crops of height 40: ratios 1.5 and 2
-    engine._probabilities([_line(0, 20)])  # narrower than tall: a square at the least
-    assert rec.session.shapes == [(2, 3, 48, 96), (1, 3, 48, 48)]
+    engine._rec, engine._decoder = rec, CtcDecoder(["blank", "0"])
+    # Height 40 scaled to 48: widths 72, 96, 74.4 and 73.2 (both padded to 80), 24 (a square at least).
+    reads = engine.recognize([_line(0, 60), _line(0, 80), _line(0, 62), _line(0, 61), _line(0, 20)])
+    assert len(reads) == 5
+    assert rec.session.shapes == [(1, 3, 48, 48), (1, 3, 48, 72), (2, 3, 48, 80), (1, 3, 48, 96)]

@@ -33,3 +33,9 @@ def test_parse_value(text, decimal, value, reasons):
     assert parsed.value == value
     assert type(parsed.value) is type(value)
     assert parsed.reasons == reasons
+
+
+def test_a_number_spans_its_digits_and_half_a_digit_for_its_point():
+    assert parse_value("1024", decimal_allowed=False).span == 4
+    assert parse_value("3.62", decimal_allowed=True).span == 3.5
+    assert parse_value("l0", decimal_allowed=False).span == 2  # after the repair

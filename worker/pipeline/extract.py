@@ -34,7 +34,7 @@ from worker.pipeline.metadata import Metadata, parse_heading, read_heading
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
-from worker.pipeline.rows import CellRead, TableRow, read_rows
+from worker.pipeline.rows import CellRead, TableRow, read_rows, too_wide
 from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, is_form_text, probe_cells
 from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
 from worker.pipeline.values import ParsedValue, parse_value
@@ -248,6 +248,8 @@ def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> li
         reasons.append("unit_mismatch")
     if row.value.isolated:
         reasons.append("digits_isolated")  # marks beside the digits were left out: one may be a digit
+    elif too_wide(row.value):
+        reasons.append("width_mismatch")  # a faint digit lost, or marks beside the number
     if row.value.blank and not indicator.is_heading:
         reasons.append("blank_value")  # a count row left empty is unusual: a person checks
     return reasons

@@ -8,6 +8,7 @@ the edge, with per-character scores so later stages can judge each digit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -15,6 +16,8 @@ from typing import Protocol
 import numpy as np
 
 _BATCH = 8
+_INPUT_HEIGHT = 48  # the PP-OCR recogniser's input height
+_STRIDE = 8  # input pixels per output frame
 
 
 @dataclass(frozen=True)
@@ -66,19 +69,22 @@ class RapidOcrEngine:
     def recognize(self, crops: Sequence[np.ndarray], alphabet: Alphabet | None = None) -> list[TextRead]:
         classes = self._decoder.classes(alphabet) if alphabet else None
         reads: list[TextRead | None] = [None] * len(crops)
-        order = np.argsort([c.shape[1] / max(c.shape[0], 1) for c in crops])
-        for start in range(0, len(order), _BATCH):
-            batch = [int(i) for i in order[start : start + _BATCH]]
-            for index, probs in zip(batch, self._probabilities([crops[i] for i in batch]), strict=True):
-                reads[index] = self._decoder.decode(probs, classes)
+        # Crops are batched with crops of their own input width only, so that what a crop
+        # reads never depends on the other crops of the call (a faint "1" of "14" came and
+        # went with a batch mate a few pixels wider).
+        by_width: dict[int, list[int]] = {}
+        for index, crop in enumerate(crops):
+            by_width.setdefault(_input_width(crop), []).append(index)
+        for width, indices in sorted(by_width.items()):
+            for start in range(0, len(indices), _BATCH):
+                batch = indices[start : start + _BATCH]
+                for index, probs in zip(batch, self._probabilities([crops[i] for i in batch], width), strict=True):
+                    reads[index] = self._decoder.decode(probs, classes)
         return [r for r in reads if r is not None]
 
-    def _probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
-        # Each batch is as wide as its widest crop: the recogniser takes any width, and
-        # padding short number and unit crops to the model's default 320 px made them cost
-        # as much as a long label line.
-        max_ratio = max([1.0] + [c.shape[1] / max(c.shape[0], 1) for c in crops])
-        batch = np.stack([self._rec.resize_norm_img(c, max_ratio) for c in crops]).astype(np.float32)
+    def _probabilities(self, crops: list[np.ndarray], width: int) -> np.ndarray:
+        ratio = width / _INPUT_HEIGHT
+        batch = np.stack([self._rec.resize_norm_img(c, ratio) for c in crops]).astype(np.float32)
         return self._rec.session(batch)
 
     def read_region(self, image: np.ndarray) -> list[DetectedLine]:
@@ -157,6 +163,15 @@ def _collapse(best: np.ndarray, best_prob: np.ndarray, chars: list[str]) -> Text
     text = "".join(ch for ch, k in zip(chars, keep, strict=True) if k)
     scores = tuple(round(float(p), 5) for p in best_prob[keep])
     return TextRead(text=text, score=float(np.mean(scores)) if scores else 0.0, char_scores=scores)
+
+
+def _input_width(crop: np.ndarray) -> int:
+    """The recogniser's input width for a crop: the crop scaled to the input height, padded
+    to the next multiple of the model's horizontal stride (a square at the least). Not the
+    model's default 320 px: padding short number and unit crops that far made them cost
+    as much as a long label line."""
+    scaled = math.ceil(_INPUT_HEIGHT * crop.shape[1] / max(crop.shape[0], 1))
+    return max(_INPUT_HEIGHT, math.ceil(scaled / _STRIDE) * _STRIDE)
 
 
 def _crop_box(image: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -302,23 +302,32 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     if circles is None:
         return ()
     seals = []
-    for cx, cy, radius in circles[0]:
-        if _is_ring(small, cx, cy, radius):
-            x0, y0, x1, y1 = ((v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
+    for cx, cy, found in circles[0]:
+        radius = _ring_radius(small, cx, cy, found)
+        if radius is not None:
+            x0, y0, x1, y1 = (float(v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
             seals.append(Seal(box=(x0, y0, x1, y1), kind="grey"))
     return tuple(seals)
 
 
-def _is_ring(small: np.ndarray, cx: float, cy: float, radius: float) -> bool:
-    """A seal's outer ring is dark nearly all the way round; table corners are not."""
+def _ring_radius(small: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
+    """The radius of the seal ring about this centre, None when there is none: a seal's
+    outer ring is a thin stroke marked nearly all the way round; table corners and blocks
+    of print are not. A red seal scanned in grey is a mid grey, so marked is clearly
+    darker than the paper."""
+    marked = small < float(np.median(small)) - 60
+    height, width = marked.shape
+
+    def is_marked(angle: float, r: float) -> bool:
+        x, y = round(cx + r * np.cos(angle)), round(cy + r * np.sin(angle))
+        return 0 <= y < height and 0 <= x < width and bool(marked[y, x])
+
     angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
-    dark = 0
-    for a in angles:
-        hits = 0
-        for dr in (-2, -1, 0, 1, 2):
-            x = round(cx + (radius + dr) * np.cos(a))
-            y = round(cy + (radius + dr) * np.sin(a))
-            if 0 <= y < small.shape[0] and 0 <= x < small.shape[1] and small[y, x] < 128:
-                hits += 1
-        dark += hits > 0
-    return dark / len(angles) > 0.8
+    # Hough's radius may be a few pixels off the ring: take the one most marked round.
+    radius = max(np.arange(radius - 5, radius + 5.5), key=lambda r: sum(is_marked(a, r) for a in angles))
+    thin = 0
+    for angle in angles:
+        on = any(is_marked(angle, radius + dr) for dr in (-1, 0, 1))
+        inside, outside = (any(is_marked(angle, radius + dr) for dr in side) for side in ((-8, -6), (6, 8)))
+        thin += on and not (inside and outside)  # paper on one side of the stroke at least
+    return float(radius) if thin / len(angles) > 0.8 else None

@@ -26,6 +26,7 @@ BLOCKING = frozenset(
         "low_ocr_confidence",
         "low_label_match",
         "digits_isolated",
+        "width_mismatch",
     }
 )
 
@@ -33,7 +34,15 @@ BLOCKING = frozenset(
 # Doubts that arithmetic can settle: a value in a sum that adds up exactly to a printed
 # total was read right (a misread would have to be cancelled by another).
 SETTLED_BY_SUM = frozenset(
-    {"seal_overlap", "low_ocr_confidence", "ocr_confusion", "unit_mismatch", "blank_value", "digits_isolated"}
+    {
+        "seal_overlap",
+        "low_ocr_confidence",
+        "ocr_confusion",
+        "unit_mismatch",
+        "blank_value",
+        "digits_isolated",
+        "width_mismatch",
+    }
 )
 
 

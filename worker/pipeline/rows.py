@@ -25,6 +25,8 @@ from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, parse_value
 
 _PAD = 4  # pixels of paper kept around text sent to the recogniser
+_FAINT_CONTRAST = 100  # print less than this many grey levels darker than its paper is faint
+_WIDER = 0.6  # digits more than were read a value's ink may be wide for (see `too_wide`)
 DASH_READ = TextRead("—", 1.0, (1.0,))  # a mark read from its shape, not by the recogniser
 NARROW = 0.5  # share of its width a text line is first read at (see `read_text`)
 Plausible = Callable[[str], bool]  # does a cell's text read like what such a cell holds?
@@ -40,6 +42,7 @@ class CellRead:
     lines: int  # text lines found in the cell
     slanted: bool = False  # one leaning stroke: a printed "/" that reads like 1 or 7
     isolated: bool = False  # read from the digit-sized ink alone (see `isolate_digits`)
+    ink_digits: float | None = None  # digits the value's ink is wide enough for (see `Pitch`)
 
     @classmethod
     def empty(cls) -> CellRead:
@@ -57,11 +60,16 @@ class TableRow:
     seal_over_value: bool
 
 
-def _ink_mask(crop: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise."""
+def _ink_mask(crop: np.ndarray, darkness: float | None = None) -> tuple[np.ndarray, float]:
+    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise:
+    40 grey levels, or on a page whose print is faint (`darkness`, see `print_darkness`)
+    a quarter of its contrast, as the thin strokes of small faint digits do not reach 40
+    below the paper. Not on other pages: there, marks that pale are seal remains."""
     paper = float(np.median(crop))
     noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
-    return (crop < paper - max(40.0, 5.0 * noise)).astype(np.uint8) * 255, paper
+    faint = darkness is not None and paper - darkness < _FAINT_CONTRAST
+    margin = max(0.25 * (paper - darkness), 20.0) if faint else 40.0  # type: ignore[operator]
+    return (crop < paper - max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
 
 
 def _is_solid(h: int, area: int, dpi: float) -> bool:
@@ -85,7 +93,7 @@ def clean_cell(crop: np.ndarray, dpi: float, darkness: float | None = None) -> n
     `darkness` is the page's print (see `print_darkness`); without it, the cell's own."""
     if crop.size == 0:
         return crop
-    ink, paper = _ink_mask(crop)
+    ink, paper = _ink_mask(crop, darkness)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     erase = _pale_marks(crop, labels, count, paper, darkness) | _specks(labels, stats, dpi)
     if not erase:
@@ -97,10 +105,10 @@ def clean_cell(crop: np.ndarray, dpi: float, darkness: float | None = None) -> n
 
 
 def _pale_marks(crop: np.ndarray, labels: np.ndarray, count: int, paper: float, darkness: float | None) -> set[int]:
-    """Marks with no pixel nearly as dark as the print. Print that is faint all over (a
-    contrast under 100 grey levels) keeps everything."""
+    """Marks with no pixel nearly as dark as the print. Print that is faint all over
+    keeps everything."""
     darkest = float(np.percentile(crop, 0.3)) if darkness is None else darkness
-    if paper - darkest < 100:
+    if paper - darkest < _FAINT_CONTRAST:
         return set()
     dark = crop < (paper + darkest) / 2
     has_dark = np.bincount(labels[dark], minlength=count) > 0
@@ -144,11 +152,13 @@ def _on_baseline_between(dot: tuple[int, ...], solid: list[tuple[int, ...]]) -> 
     return left and right
 
 
-def _ink_lines(crop: np.ndarray, dpi: float, split_lines: bool) -> list[tuple[int, int, int, int]]:
+def _ink_lines(
+    crop: np.ndarray, dpi: float, split_lines: bool, darkness: float | None = None
+) -> list[tuple[int, int, int, int]]:
     """Boxes (x0, y0, x1, y1) of the text lines in a cell crop; [] for a blank cell."""
     if crop.size == 0:
         return []
-    ink, _ = _ink_mask(crop)
+    ink, _ = _ink_mask(crop, darkness)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     height, width = ink.shape
     solid = []
@@ -213,10 +223,10 @@ def _is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool
     return one_stroke and no_bar and float(np.degrees(np.arctan(slope))) < -10  # slope: dx per dy; "/" < 0
 
 
-def is_dash(cell: np.ndarray, dpi: float) -> bool:
+def is_dash(cell: np.ndarray, dpi: float, darkness: float | None = None) -> bool:
     """True when all the ink of a cell is flat strokes side by side (-, —, ——): no digit
     is that flat, and a recogniser reads such a stroke as 一, I or 1 as often as a dash."""
-    lines = _ink_lines(cell, dpi, split_lines=False)
+    lines = _ink_lines(cell, dpi, split_lines=False, darkness=darkness)
     return bool(lines) and _is_flat(lines[0], dpi)
 
 
@@ -240,11 +250,11 @@ class Placement:
         return {"left": self.offset, "right": width - self.offset, "center": width / 2 + self.offset}[self.side]
 
 
-def learn_placement(cells: list[np.ndarray], dpi: float) -> Placement | None:
+def learn_placement(cells: list[np.ndarray], dpi: float, darkness: float | None = None) -> Placement | None:
     """The placement of the numbers in these cells; None with fewer than three numbers."""
     found = []
     for cell in cells:
-        lines = _ink_lines(cell, dpi, split_lines=False)
+        lines = _ink_lines(cell, dpi, split_lines=False, darkness=darkness)
         if lines and not _is_flat(lines[0], dpi):
             x0, y0, x1, y1 = lines[0]
             height, width = cell.shape
@@ -258,16 +268,39 @@ def learn_placement(cells: list[np.ndarray], dpi: float) -> Placement | None:
     return Placement(("left", "right", "center")[side], float(medians[side]), float(medians[3]), float(medians[4]))
 
 
-def isolate_digits(
-    cell: np.ndarray, placement: Placement, dpi: float, darkness: float | None = None
-) -> np.ndarray | None:
-    """A crop holding only the digit-sized blobs that sit where this column's numbers sit,
-    side by side from the anchor outwards; None when there are none. Seal strokes crossing
-    the cell are too tall, too wide, cut by the cell's edges or away from the anchor. Given
-    the page's print `darkness`, blobs are cut from the print-dark pixels only, so a paler
-    seal stroke touching a digit does not join it."""
-    ink, paper = _ink_mask(cell)
-    if darkness is not None and paper - darkness >= 100:
+def isolate_digits(cell: np.ndarray, placement: Placement, darkness: float | None = None) -> np.ndarray | None:
+    """A crop holding only the cell's number (see `_number_blobs`), on paper; None when
+    there is none."""
+    found = _number_blobs(cell, placement, darkness)
+    if found is None:
+        return None
+    keep, paper = found
+    ys, xs = np.nonzero(keep)
+    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # the digits' soft edges
+    isolated = np.full_like(cell, round(paper))
+    isolated[keep] = cell[keep]
+    return _pad_crop(isolated, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+
+
+def number_width(cell: np.ndarray, placement: Placement, darkness: float | None = None) -> int | None:
+    """How wide the cell's number is (see `_number_blobs`); None when there is none."""
+    found = _number_blobs(cell, placement, darkness)
+    if found is None:
+        return None
+    xs = np.flatnonzero(found[0].any(axis=0))
+    return int(xs[-1] - xs[0] + 1)
+
+
+def _number_blobs(
+    cell: np.ndarray, placement: Placement, darkness: float | None = None
+) -> tuple[np.ndarray, float] | None:
+    """(mask, paper): the digit-sized blobs that sit where this column's numbers sit, side
+    by side from the anchor outwards; None when there are none. Seal strokes crossing the
+    cell are too tall, too wide, cut by the cell's edges or away from the anchor; specks
+    are too small. Given the page's print `darkness`, blobs are cut from the print-dark
+    pixels only, so a paler seal stroke touching a digit does not join it."""
+    ink, paper = _ink_mask(cell, darkness)
+    if darkness is not None and paper - darkness >= _FAINT_CONTRAST:
         ink = (cell < (paper + darkness) / 2).astype(np.uint8) * 255
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     height, width = cell.shape
@@ -296,12 +329,59 @@ def isolate_digits(
         if not more:
             break
         group |= more
-    keep = np.isin(labels, list(group))
-    ys, xs = np.nonzero(keep)
-    keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # the digits' soft edges
-    isolated = np.full_like(cell, round(paper))
-    isolated[keep] = cell[keep]
-    return _pad_crop(isolated, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
+    # A decimal point is too small to be a digit: kept where it sits on the baseline between two.
+    solid = [tuple(stats[i]) for i in group]
+    points = [
+        i
+        for i in range(1, count)
+        if max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) < 0.45 * size
+        and _on_baseline_between(tuple(stats[i]), solid)
+    ]
+    return np.isin(labels, [*group, *points]), paper
+
+
+@dataclass(frozen=True)
+class Pitch:
+    """How wide a page's numbers are: ink width = per_digit × digits + extra (the first
+    digit's own width beyond one step), learnt from the numbers read clearly."""
+
+    per_digit: float
+    extra: float
+
+    def digits(self, width: float) -> float:
+        return (width - self.extra) / self.per_digit
+
+
+def _number_widths(cells: dict[int, np.ndarray], placement: Placement | None, darkness: float | None) -> dict[int, int]:
+    if placement is None:
+        return {}
+    found = {row: number_width(cell, placement, darkness) for row, cell in cells.items()}
+    return {row: width for row, width in found.items() if width is not None}
+
+
+def learn_pitch(reads: list[tuple[CellRead, int]], placement: Placement | None) -> Pitch | None:
+    """The pitch from clear numbers (read, ink width) of at least two lengths; None when
+    they do not give one in the range of printed digits (0.4-1.2 of the digits' height)."""
+    by_length: dict[int, list[int]] = {}
+    for read, width in reads:
+        if _settled(read) and not read.slanted and read.text.isdigit():
+            by_length.setdefault(len(read.text), []).append(width)
+    if placement is None or len(by_length) < 2:
+        return None
+    lengths = np.array(sorted(by_length), dtype=np.float64)
+    medians = np.array([np.median(by_length[n]) for n in sorted(by_length)])
+    weights = np.sqrt([len(by_length[n]) for n in sorted(by_length)])
+    per_digit, extra = np.polyfit(lengths, medians, 1, w=weights)
+    if not 0.4 * placement.height <= per_digit <= 1.2 * placement.height:
+        return None
+    return Pitch(float(per_digit), float(extra))
+
+
+def too_wide(read: CellRead) -> bool:
+    """The value's ink is wider than the number read by more than half a digit: a faint
+    digit lost (47 read as 4), or marks beside the number left unread."""
+    parsed = parse_value(read.text, decimal_allowed=True)
+    return parsed.value is not None and read.ink_digits is not None and read.ink_digits - parsed.span > _WIDER
 
 
 def _settled(read: CellRead) -> bool:
@@ -310,7 +390,7 @@ def _settled(read: CellRead) -> bool:
     parsed = parse_value(read.text, decimal_allowed=True)
     if parsed.is_dash:
         return bool(read.text)
-    return parsed.value is not None and not parsed.repaired and read.min_char_score >= 0.8
+    return parsed.value is not None and not parsed.repaired and read.min_char_score >= 0.8 and not too_wide(read)
 
 
 def _reread_digits(
@@ -318,7 +398,6 @@ def _reread_digits(
     reads: dict[int, CellRead],
     placement: Placement | None,
     engine: OcrEngine,
-    dpi: float,
     darkness: float | None = None,
 ) -> dict[int, CellRead]:
     """Value cells that hold ink but no clear number, read again from their digits alone;
@@ -329,7 +408,7 @@ def _reread_digits(
         row: digits
         for row, read in reads.items()
         if not read.blank and not read.slanted and not _settled(read)
-        for digits in [isolate_digits(cells[row], placement, dpi, darkness)]
+        for digits in [isolate_digits(cells[row], placement, darkness)]
         if digits is not None
     }
     if not unsure:
@@ -442,7 +521,7 @@ def read_rows(
         if read is not None
     }
     label_lines = {
-        row: [_pad_crop(cell, box) for box in _ink_lines(cell, page.dpi, split_lines=True)]
+        row: [_pad_crop(cell, box) for box in _ink_lines(cell, page.dpi, True, darkness)]
         for (row, role), cell in cells.items()
         if role == "label" and row not in known
     }
@@ -454,7 +533,7 @@ def read_rows(
     for (row, role), cell in cells.items():
         if role == "label":
             continue
-        lines = _ink_lines(cell, page.dpi, split_lines=False)
+        lines = _ink_lines(cell, page.dpi, False, darkness)
         if role == "value" and lines and _is_flat(lines[0], page.dpi):
             by_cell[(row, role)] = [DASH_READ]
             continue
@@ -470,9 +549,16 @@ def read_rows(
         for i, read in zip(picked, reads, strict=True):
             by_cell.setdefault(owners[i], []).append(read)
     value_cells = {row: cells[(row, "value")] for row in range(grid.rows)}
-    placement = learn_placement([cell for row, cell in value_cells.items() if row not in sealed], page.dpi)
+    placement = learn_placement([cell for row, cell in value_cells.items() if row not in sealed], page.dpi, darkness)
     values = {row: _combine(by_cell.get((row, "value"), []), slanted=row in slanted) for row in value_cells}
-    values = _reread_digits(value_cells, values, placement, engine, page.dpi, darkness)
+    widths = _number_widths(value_cells, placement, darkness)
+    pitch = learn_pitch([(values[row], width) for row, width in widths.items() if row not in sealed], placement)
+    if pitch is not None:
+        values = {
+            row: replace(read, ink_digits=pitch.digits(widths[row])) if row in widths else read
+            for row, read in values.items()
+        }
+    values = _reread_digits(value_cells, values, placement, engine, darkness)
     return [
         TableRow(
             page=page.number,

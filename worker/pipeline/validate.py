@@ -14,7 +14,7 @@ from models.catalogue import Catalogue, Rule
 Number = int | float
 # Doubts about a cell's own reading, which faint or damaged print can cause in two cells
 # alike; a seal or a unit misread over one cell says nothing of another.
-WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "ocr_confusion", "blank_value"})
+WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "width_mismatch", "ocr_confusion", "blank_value"})
 
 
 @dataclass(frozen=True)

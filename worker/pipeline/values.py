@@ -68,6 +68,7 @@ class ParsedValue:
     is_dash: bool  # the cell holds a dash, slash or nothing printable
     repaired: bool  # OCR confusions were replaced to get the number
     readable: bool  # False: the text is not a number and not a dash
+    span: float = 0.0  # digits the number as read is wide for (a decimal point counts half)
 
     @property
     def reasons(self) -> list[str]:
@@ -91,9 +92,10 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
     repaired = repaired_text != cleaned
     if not _NUMBER.match(repaired_text):
         return ParsedValue(None, is_dash=False, repaired=repaired, readable=False)
+    span = sum(ch.isdigit() for ch in repaired_text) + 0.5 * repaired_text.count(".")
     if "." in repaired_text:
         number: int | float = float(repaired_text)
         # A count printed with a decimal point is most likely a misread mark.
         readable = decimal_allowed
-        return ParsedValue(number, is_dash=False, repaired=repaired, readable=readable)
-    return ParsedValue(int(repaired_text), is_dash=False, repaired=repaired, readable=True)
+        return ParsedValue(number, is_dash=False, repaired=repaired, readable=readable, span=span)
+    return ParsedValue(int(repaired_text), is_dash=False, repaired=repaired, readable=True, span=span)
