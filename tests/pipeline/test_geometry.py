@@ -129,7 +129,7 @@ def test_red_seal_is_removed_and_located_over_the_value_cells():
     assert np.mean([y0, y1]) == pytest.approx(TOP + 3 * ROW_H, abs=12)
 
 
-@pytest.mark.parametrize("ink", [60, 150])
+@pytest.mark.parametrize("ink", [60, 150, 200])
 def test_a_grey_seal_is_located_whether_black_or_a_red_seal_scanned_in_grey(ink):
     page = table_page()
     gray = page.image.copy()
