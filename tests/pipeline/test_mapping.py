@@ -1,5 +1,7 @@
+import numpy as np
+
 from models.catalogue import load_catalogue
-from worker.pipeline.mapping import map_rows
+from worker.pipeline.mapping import align, map_rows
 from worker.pipeline.rows import CellRead, TableRow
 
 CATALOGUE = load_catalogue("GK2008")
@@ -82,3 +84,11 @@ def test_a_read_is_a_catalogue_label_when_close_to_one_or_accepted_by_reviewers(
     assert not is_catalogue_label("（二）中情办结", CATALOGUE)  # squeezed into nonsense: read again
     assert not is_catalogue_label("统计指标", CATALOGUE)
     assert is_catalogue_label("申请办理完结数", CATALOGUE, {"申请办理完结数": "GK2008-3.2"})
+
+
+def test_alignment_skips_an_extra_item_and_a_missing_slot_without_shifting_the_rest():
+    # items: slot 0, a stray line, slot 2 (slot 1 missing), slot 3
+    gains = np.full((4, 4), -0.5)
+    gains[0, 0] = gains[2, 2] = gains[3, 3] = 0.5
+    gains[1, 1] = -0.8  # the stray line is unlike slot 1: both are skipped, nothing shifts
+    assert align(gains, -0.35, np.full(4, -0.3)) == {0: 0, 2: 2, 3: 3}

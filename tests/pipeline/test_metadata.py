@@ -51,3 +51,51 @@ def test_marks_read_at_the_ends_of_the_unit_name_are_left_out():
     )
     for read in reads:
         assert parse_heading([line(read, 80, 140)]).unit_name == "慈溪市机关事务管理局"
+
+
+def test_a_unit_line_missing_a_bracket_of_its_label_or_with_the_variant_of_its_first_character():
+    for read in ("填报单位盖章）：象山县规划局", "填报单位（盖章：象山县规划局", "塡报单位（盖章）：象山县规划局"):
+        assert parse_heading([line(read, 80, 140)]).unit_name == "象山县规划局"
+
+
+def test_a_county_read_with_ju_is_a_county_but_furniture_stays_furniture():
+    assert parse_heading([line("填报单位：象山具规划局", 80, 140)]).unit_name == "象山县规划局"
+    assert parse_heading([line("填报单位：宁海具经济和信息化局", 80, 140)]).unit_name == "宁海县经济和信息化局"
+    assert parse_heading([line("填报单位：宁波家具行业协会", 80, 140)]).unit_name == "宁波家具行业协会"
+
+
+def scored(text: str, box: tuple[float, float, float, float], score: float) -> DetectedLine:
+    return DetectedLine(box=box, read=TextRead(text, score, (score,)))
+
+
+def test_seal_remnants_beside_or_around_the_unit_line_are_not_read_into_the_name():
+    metadata = parse_heading(
+        [
+            scored("政府信息公开情况统计表", (415, 90, 840, 137), 1.0),
+            scored("(2009年度)", (574, 151, 682, 179), 0.999),
+            scored("填报单位（盖章）：余姚市文化广电新闻出版局", (114, 184, 542, 213), 0.997),
+            scored("司", (581, 186, 618, 214), 0.49),  # seal text, read with low confidence
+        ]
+    )
+    assert metadata.unit_name == "余姚市文化广电新闻出版局"
+    metadata = parse_heading(
+        [
+            scored("息公开情况统计表", (1065, 272, 1644, 366), 1.0),
+            scored("奉化", (1019, 280, 1256, 530), 0.9),  # a seal's ring, as tall as three lines
+            scored("16年度)", (1202, 382, 1401, 465), 0.938),
+            scored("填报单位（盖章）：奉化市旅游局", (236, 486, 1082, 552), 0.973),
+        ]
+    )
+    assert metadata.unit_name == "奉化市旅游局"
+
+
+def test_a_unit_label_read_without_gai_and_a_year_line_without_its_century():
+    metadata = parse_heading(
+        [
+            line("16年度)", 520, 90, 150),  # 20 lost under a seal
+            line("填报单位", 80, 140, 120),
+            line("（章)：象山县海洋与渔业局", 200, 140),
+        ]
+    )
+    assert (metadata.unit_name, metadata.year) == ("象山县海洋与渔业局", 2016)
+    assert parse_heading([line("共16年度报告", 80, 140)]).year is None  # not a year line

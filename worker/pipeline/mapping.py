@@ -98,34 +98,42 @@ def map_rows(rows: list[TableRow], catalogue: Catalogue, aliases: Mapping[str, s
     for i, row in enumerate(rows):
         for j, indicator in enumerate(indicators):
             gains[i, j], sims[i, j] = _gain(row, indicator, aliases or {})
-    score = np.zeros((n + 1, m + 1))
-    score[1:, 0] = _SKIP_ROW * np.arange(1, n + 1)
-    score[0, 1:] = _SKIP_CODE * np.arange(1, m + 1)
-    move = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip row, 2 skip code
-    move[1:, 0], move[0, 1:] = 1, 2
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            options = (
-                score[i - 1, j - 1] + gains[i - 1, j - 1],
-                score[i - 1, j] + _SKIP_ROW,
-                score[i, j - 1] + _SKIP_CODE,
-            )
-            best = int(np.argmax(options))
-            score[i, j], move[i, j] = options[best], best
-    matched: dict[int, tuple[TableRow, float]] = {}
-    i, j = n, m
-    while i > 0 or j > 0:
-        step = move[i, j]
-        if step == 0:
-            matched[j - 1] = (rows[i - 1], float(sims[i - 1, j - 1]))
-            i, j = i - 1, j - 1
-        elif step == 1:
-            i -= 1
-        else:
-            j -= 1
+    matched = {j: (rows[i], float(sims[i, j])) for j, i in align(gains, _SKIP_ROW, np.full(m, _SKIP_CODE)).items()}
     return [
         RowMatch(indicator=ind, row=matched[k][0], similarity=matched[k][1])
         if k in matched
         else RowMatch(indicator=ind, row=None, similarity=0.0)
         for k, ind in enumerate(indicators)
     ]
+
+
+def align(gains: np.ndarray, skip_item: float, skip_slot: np.ndarray) -> dict[int, int]:
+    """Global sequence alignment of items (rows read, in print order) to slots (catalogue
+    rows, in catalogue order): slot index → item index, maximising the summed gain of
+    matched pairs less the costs of skipped items and of skipped slots (per slot)."""
+    n, m = gains.shape
+    score = np.zeros((n + 1, m + 1))
+    score[1:, 0] = skip_item * np.arange(1, n + 1)
+    score[0, 1:] = np.cumsum(skip_slot)
+    move = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip item, 2 skip slot
+    move[1:, 0], move[0, 1:] = 1, 2
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            options = (
+                score[i - 1, j - 1] + gains[i - 1, j - 1],
+                score[i - 1, j] + skip_item,
+                score[i, j - 1] + skip_slot[j - 1],
+            )
+            best = int(np.argmax(options))
+            score[i, j], move[i, j] = options[best], best
+    matched: dict[int, int] = {}
+    i, j = n, m
+    while i > 0 or j > 0:
+        if move[i, j] == 0:
+            matched[j - 1] = i - 1
+            i, j = i - 1, j - 1
+        elif move[i, j] == 1:
+            i -= 1
+        else:
+            j -= 1
+    return matched

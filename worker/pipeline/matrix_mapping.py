@@ -19,7 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from models.catalogue import MatrixCatalogue, MatrixColumn, MatrixRow
-from worker.pipeline.mapping import label_similarity, normalize_label
+from worker.pipeline.mapping import align, label_similarity, normalize_label
 from worker.pipeline.matrix import MatrixCell, MatrixTable
 from worker.pipeline.rows import CellRead
 from worker.pipeline.values import parse_value
@@ -126,31 +126,8 @@ def align_rows(bands: list[DataBand], rows: list[MatrixRow]) -> dict[int, tuple[
         for j, row in enumerate(rows):
             gains[i, j], sims[i, j] = _gain(band, row)
     skip_row = np.array([0.0 if r.replaces else _SKIP_ROW for r in rows])  # a variant is optional
-    score = np.zeros((n + 1, m + 1))
-    score[1:, 0] = _SKIP_BAND * np.arange(1, n + 1)
-    score[0, 1:] = np.cumsum(skip_row)
-    move = np.zeros((n + 1, m + 1), dtype=np.int8)
-    move[1:, 0], move[0, 1:] = 1, 2
-    for i in range(1, n + 1):
-        for j in range(1, m + 1):
-            options = (
-                score[i - 1, j - 1] + gains[i - 1, j - 1],
-                score[i - 1, j] + _SKIP_BAND,
-                score[i, j - 1] + skip_row[j - 1],
-            )
-            best = int(np.argmax(options))
-            score[i, j], move[i, j] = options[best], best
-    matched: dict[int, tuple[DataBand, float]] = {}
-    i, j = n, m
-    while i > 0 or j > 0:
-        if move[i, j] == 0:
-            matched[j - 1] = (bands[i - 1], float(sims[i - 1, j - 1]))
-            i, j = i - 1, j - 1
-        elif move[i, j] == 1:
-            i -= 1
-        else:
-            j -= 1
-    return matched
+    matched = align(gains, _SKIP_BAND, skip_row)
+    return {j: (bands[i], float(sims[i, j])) for j, i in matched.items()}
 
 
 def assign_columns(band: DataBand, columns: tuple[MatrixColumn, ...]) -> dict[str, MatrixCell]:

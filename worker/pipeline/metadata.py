@@ -12,8 +12,15 @@ import numpy as np
 from worker.pipeline.ocr import DetectedLine, OcrEngine
 from worker.pipeline.preprocess import PreparedPage
 
-_UNIT_LINE = re.compile(r"填\s*报\s*单\s*位\s*(?:[(（]\s*盖\s*章\s*[)）])?\s*[:：]?\s*(.*)")
+# 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost.
+_UNIT_LINE = re.compile(r"[填塡]\s*报\s*单\s*位\s*(?:[(（]?\s*盖?\s*章\s*[)）]?)?\s*[:：]?\s*(.*)")
+# 县 read as 具: a county's name (象山县) has 县 after its first two or three characters,
+# where 具 only follows the first character of a word such as 家具 or 工具.
+_COUNTY = re.compile(r"^(\w{2,3}?)(?<![家工玩文农器用道餐茶刀量模灯洁])具")
+_MIN_PIECE_SCORE = 0.5  # below this a detected piece is a seal's remnant, not print
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年\s*度")
+# The year line with its century lost under a seal: (2016年度) read as 16年度).
+_SHORT_YEAR = re.compile(r"^[(（]?\s*(\d{2})\s*年\s*度\s*[)）]$")
 _TITLE_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _TRAILING_DATE = re.compile(r"\s*(?:填\s*报\s*(?:日\s*期|时\s*间).*|(?:19|20)\d{2}\s*年.*|\d{4}[-./]\d{1,2}.*)$")
 TABLE_TITLE = "政府信息公开情况统计表"
@@ -53,9 +60,9 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
             if not name and index + 1 < len(text_lines):  # the name was read as its own line
                 name = _clean_unit_name(text_lines[index + 1])
             unit_name = name or None
-        y = _YEAR.search(text)
+        y = _YEAR.search(text) or _SHORT_YEAR.search(text)
         if y and year is None:
-            year = int(y.group(1))
+            year = int(y.group(1)) + (2000 if len(y.group(1)) == 2 else 0)
     if year is None:  # a title such as 2017年政府信息公开工作年度报告, never a fill-in date
         for text in (t for t in text_lines if "报告" in t or "统计" in t):
             y = _TITLE_YEAR.search(text)
@@ -73,7 +80,7 @@ def _clean_unit_name(text: str) -> str:
     """The name without the (2013年度) of a neighbouring line read into it, a fill-in date,
     or brackets, colons and other marks left at its ends."""
     text = _TRAILING_DATE.sub("", _YEAR_IN_BRACKETS.sub("", text))
-    return _strip_marks(text)
+    return _COUNTY.sub(r"\1县", _strip_marks(text))
 
 
 def _strip_marks(text: str) -> str:
@@ -86,9 +93,17 @@ def _strip_marks(text: str) -> str:
 
 
 def _join_rows(lines: list[DetectedLine]) -> list[str]:
-    """Texts of detected pieces that share a printed line, joined left to right."""
+    """Texts of detected pieces that share a printed line, joined left to right. Pieces of
+    a seal are left out: read with low confidence, or far taller than the print."""
+    heights = [ln.box[3] - ln.box[1] for ln in lines if ln.read.text.strip()]
+    tallest = 2 * float(np.median(heights)) if heights else 0.0
+    printed = [
+        ln
+        for ln in lines
+        if ln.read.text.strip() and ln.read.score >= _MIN_PIECE_SCORE and ln.box[3] - ln.box[1] <= tallest
+    ]
     rows: list[list[DetectedLine]] = []
-    for line in sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
+    for line in sorted(printed, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
         center = (line.box[1] + line.box[3]) / 2
         if rows:
             last = rows[-1][0]
