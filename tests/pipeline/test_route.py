@@ -65,3 +65,11 @@ def test_digits_read_alone_go_to_a_person_unless_a_sum_holds():
     assert route(isolated, THRESHOLDS).status == "review"
     settled = route(evidence(reasons=("digits_isolated",), in_sum_that_holds=True), THRESHOLDS)
     assert (settled.status, settled.reasons) == ("accepted", ["digits_isolated"])
+
+
+def test_a_field_reviewed_for_weak_evidence_as_a_whole_says_which_part_is_weaker():
+    # Each part passes its own threshold; together they are under the acceptance confidence.
+    label = route(evidence(label_match=0.7), THRESHOLDS)
+    assert (label.status, label.reasons) == ("review", ["low_label_match"])
+    read = route(evidence(ocr_score=0.94, min_char_score=0.81, label_match=0.9), THRESHOLDS)
+    assert (read.status, read.reasons) == ("review", ["low_ocr_confidence"])

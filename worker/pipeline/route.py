@@ -71,7 +71,9 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
         reasons.append("low_ocr_confidence")
     if evidence.label_match < thresholds.min_label_match:
         reasons.append("low_label_match")
-    confidence = min(evidence.ocr_score, evidence.min_char_score**0.5) * min(1.0, 0.5 + evidence.label_match / 2)
+    read = min(evidence.ocr_score, evidence.min_char_score**0.5)
+    mapped = min(1.0, 0.5 + evidence.label_match / 2)
+    confidence = read * mapped
     blocking = [r for r in reasons if r in BLOCKING]
     if (
         evidence.in_sum_that_holds
@@ -80,11 +82,17 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
     ):
         # The sum checks what the reasons doubted; the reasons stay on record.
         confidence = round(1 - (1 - confidence) / 10, 3)
-        status = "accepted" if confidence >= thresholds.min_accept_confidence else "review"
-        return Routing(status, confidence, reasons)
-    confidence = round(confidence * 0.5 ** len(blocking), 3)
-    status = "review" if blocking or confidence < thresholds.min_accept_confidence else "accepted"
-    return Routing(status, confidence, reasons)
+        blocking = []
+    else:
+        confidence = round(confidence * 0.5 ** len(blocking), 3)
+    if blocking:
+        return Routing("review", confidence, reasons)
+    if confidence < thresholds.min_accept_confidence:
+        # Neither part failed its own threshold but together they are too weak: say which
+        # part is the weaker, so no field is reviewed without a reason.
+        reasons.append("low_label_match" if mapped < read else "low_ocr_confidence")
+        return Routing("review", confidence, reasons)
+    return Routing("accepted", confidence, reasons)
 
 
 def field_result(indicator: Indicator, value: int | float | None, text: str | None, routing: Routing) -> FieldResult:
