@@ -50,7 +50,7 @@ def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> lis
 
 def parse_heading(lines: list[DetectedLine]) -> Metadata:
     """Unit name and year from the heading lines, read top to bottom, left to right."""
-    text_lines = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(lines)]
+    text_lines = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(_printed(lines))]
     unit_name = None
     year = None
     for index, text in enumerate(text_lines):
@@ -92,18 +92,22 @@ def _strip_marks(text: str) -> str:
     return text[first:last]
 
 
-def _join_rows(lines: list[DetectedLine]) -> list[str]:
-    """Texts of detected pieces that share a printed line, joined left to right. Pieces of
-    a seal are left out: read with low confidence, or far taller than the print."""
+def _printed(lines: list[DetectedLine]) -> list[DetectedLine]:
+    """The heading's pieces of print, without a seal's: those read with low confidence or
+    far taller than the print (a seal's ring read as one piece would join three lines)."""
     heights = [ln.box[3] - ln.box[1] for ln in lines if ln.read.text.strip()]
     tallest = 2 * float(np.median(heights)) if heights else 0.0
-    printed = [
+    return [
         ln
         for ln in lines
         if ln.read.text.strip() and ln.read.score >= _MIN_PIECE_SCORE and ln.box[3] - ln.box[1] <= tallest
     ]
+
+
+def _join_rows(lines: list[DetectedLine]) -> list[str]:
+    """Texts of detected pieces that share a printed line, joined left to right."""
     rows: list[list[DetectedLine]] = []
-    for line in sorted(printed, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
+    for line in sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
         center = (line.box[1] + line.box[3]) / 2
         if rows:
             last = rows[-1][0]
