@@ -176,3 +176,29 @@ def test_headers_of_the_form_without_its_rows_give_no_template(tmp_path):
     assert guess is not None and guess.id == "GK2021"  # the matrix path runs, and maps nothing
     result = extractor.extract_file(tmp_path / "synth_gk2021_001.pdf")
     assert (result.template, result.fields, result.status) == (None, [], "needs_review")
+
+
+def test_a_row_split_in_two_bands_by_a_stray_rule_is_one_row():
+    read = _table(TABLE_3)
+    table = read.table
+    split = 5  # （二）部分公开: its cells span bands 5 and 6, every band below moves down one
+    cells, reads = [], {}
+    for cell in table.cells:
+        top = cell.top + (cell.top > split)
+        bottom = cell.bottom + (cell.bottom > split)
+        moved = MatrixCell(top, bottom, cell.left, cell.right, cell.box)
+        cells.append(moved)
+        reads[moved] = read.reads[cell]
+    stretched = ReadTable(MatrixTable(table.page, table.bands + 1, table.columns, tuple(cells)), reads)
+    mapping = map_matrix([stretched], load_matrix_catalogue("GK2021"))
+    for row, base in {"3.3.1": 33, "3.3.2": 34, "3.3.3.1": 35, "3.4": 53}.items():
+        assert [_value(mapping, f"GK2021-{row}@{c}") for c in COLUMNS] == _values(base), row
+
+
+def test_a_value_of_table_4_read_as_a_mark_is_still_one_of_its_fifteen():
+    values = [str(v) for v in (10, 1, 0, 0, 11, 2, 0, 0, 0, 2, 5, 0, 1, 0, 6)]
+    values[7] = "。"  # a 0 in a small font
+    mapping = map_matrix([_table([TABLE_4[0], values])], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-4.suit_direct@other") == "。"
+    assert _value(mapping, "GK2021-4.suit_after_review@total") == "6"
+    assert _value(mapping, "GK2021-4.review@upheld") == "10"

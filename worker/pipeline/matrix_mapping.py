@@ -1,8 +1,9 @@
 """Matrix mapping: read 2019+ tables → `<row>@<column>` codes.
 
 Each band of a table is split into its label cells (left) and value cells (the run of
-single-band cells on the right that hold a number, a dash or nothing). Bands without a
-number are headers. Data bands are aligned to the catalogue's printed rows by the same
+cells on the right, starting at the band and ending together, that hold a number, a dash
+or nothing: a row a stray rule split in two bands is one row). Bands without a number are
+headers. Data bands are aligned to the catalogue's printed rows by the same
 global sequence alignment as `mapping` (order + fuzzy label + numbering, 1、 read as 1.),
 so a garbled, wrapped or misspelt label lands on its row and a missing row shifts
 nothing; a variant row (（六）其他处理 printed as one row) competes with the rows it
@@ -13,6 +14,7 @@ ten) are split into three groups of five under the 行政复议 / 未经复议�
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,7 +67,14 @@ class MatrixMapping:
 
 
 def _is_value(read: CellRead) -> bool:
-    return read.blank or parse_value(read.text, decimal_allowed=True).readable
+    """A number, a dash, nothing, or marks only (a digit read as 。: unreadable, but a value
+    cell all the same; no label is punctuation alone)."""
+    text = read.text.strip()
+    return (
+        read.blank
+        or parse_value(text, decimal_allowed=True).readable
+        or all(unicodedata.category(ch)[0] in "PS" for ch in text)
+    )
 
 
 def _has_number(read: CellRead) -> bool:
@@ -78,9 +87,13 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
     header: tuple[tuple[MatrixCell, str], ...] = ()
     for band in range(read.table.bands):
         cells = read.table.band_cells(band)
+        if all(c.top < band for c in cells):
+            continue  # the lower part of a row split by a stray rule: read with its top
         values: list[MatrixCell] = []
         for cell in reversed(cells):
-            if cell.top != band or cell.bottom != band + 1 or not _is_value(read.reads[cell]):
+            # A row's value cells share its top and bottom (a row may span two bands).
+            bottom = values[0].bottom if values else cell.bottom
+            if cell.top != band or cell.bottom != bottom or not _is_value(read.reads[cell]):
                 break
             values.insert(0, cell)
         labels = tuple(read.text(c) for c in cells[: len(cells) - len(values)] if read.text(c))
