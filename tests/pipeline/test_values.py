@@ -26,6 +26,15 @@ from worker.pipeline.values import parse_value
         ("0)", False, 0, ["ocr_confusion"]),
         (".7·", False, 7, ["ocr_confusion"]),
         ("0.", True, None, ["unreadable_value"]),  # an amount: the dot may start a lost decimal
+        ("σ", False, 0, ["ocr_confusion"]),  # round glyphs read for a zero
+        ("à", False, 0, ["ocr_confusion"]),
+        ("7:", False, 7, ["ocr_confusion"]),  # a speck beside the digit
+        ("'0", False, 0, ["ocr_confusion"]),
+        ("0—", False, 0, ["ocr_confusion"]),  # a stroke of the ruling
+        ("12.5'", True, 12.5, ["ocr_confusion"]),
+        ("a1b2", False, None, ["unreadable_value"]),  # 0162: no number is printed with a leading 0
+        ("05", False, None, ["unreadable_value"]),
+        ("0.5", True, 0.5, []),
     ],
 )
 def test_parse_value(text, decimal, value, reasons):

@@ -22,6 +22,8 @@ _CONFUSIONS = {
     "Q": "0",
     "〇": "0",
     "○": "0",
+    # A lone round glyph in a number cell: a zero of a small or damaged print.
+    **dict.fromkeys("aàáâäòóôöσοо", "0"),
     "l": "1",
     "I": "1",
     "|": "1",
@@ -42,6 +44,8 @@ _CONFUSIONS = {
     "·": ".",
     "、": ".",
 }
+# Marks before or after the digits (7: '0 0—) are specks or a stroke of the ruling.
+_END_MARKS = ":;'\"`‘’“”" + _DASH_GLYPHS
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 
 # Glyphs that mean one symbol in a value cell, for the recogniser to add up (see ocr.recognize):
@@ -86,11 +90,13 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
     # digit beside a stray bracket; brackets mean nothing in a value cell.
     unbracketed = cleaned.replace("()", "0").replace("(", "").replace(")", "")
     repaired_text = "".join(_CONFUSIONS.get(ch, ch) for ch in unbracketed)
+    repaired_text = repaired_text.strip(_END_MARKS) or repaired_text
     if not decimal_allowed:
         # A dot before or after a count is a speck beside the digits, not part of the number.
         repaired_text = repaired_text.strip(".") or repaired_text
     repaired = repaired_text != cleaned
-    if not _NUMBER.match(repaired_text):
+    if not _NUMBER.match(repaired_text) or re.match(r"0\d", repaired_text):
+        # No printed number starts with a 0: a leading 0 is a mark or a misread digit.
         return ParsedValue(None, is_dash=False, repaired=repaired, readable=False)
     span = sum(ch.isdigit() for ch in repaired_text) + 0.5 * repaired_text.count(".")
     if "." in repaired_text:
