@@ -14,6 +14,7 @@ from worker.pipeline.rows import (
     Pitch,
     Placement,
     _is_slanted_stroke,
+    _numbers_ink,
     _reread_digits,
     clean_cell,
     is_dash,
@@ -217,12 +218,14 @@ def test_only_values_read_as_no_clear_number_are_read_again_from_their_digits():
     cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8), 3: _value_cell("/")}
     reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty(), 3: _read("/", 0.7)}
     engine = _Reads("36")
-    again = _reread_digits(cells, reads, placement, engine)
+    numbers = _numbers_ink(cells, placement, None)
+    again = _reread_digits(cells, reads, numbers, engine)
     assert len(engine.crops) == 1  # the clear number, the blank cell and the slash are not read again
     assert (again[0].text, again[0].isolated) == ("36", True)
     assert again[1] == reads[1] and again[2] == reads[2] and again[3] == reads[3]
-    assert _reread_digits(cells, reads, placement, _Reads("忆"))[0] == reads[0]  # still no number: kept
-    assert _reread_digits(cells, reads, None, engine) == reads  # nothing learnt, nothing re-read
+    assert _reread_digits(cells, reads, numbers, _Reads("忆"))[0] == reads[0]  # still no number: kept
+    unlearnt = _numbers_ink(cells, None, None)
+    assert _reread_digits(cells, reads, unlearnt, engine) == reads  # nothing learnt, nothing re-read
 
 
 def test_the_page_print_darkness_ignores_empty_and_blank_cells():

@@ -67,8 +67,9 @@ def _ink_mask(crop: np.ndarray, darkness: float | None = None) -> tuple[np.ndarr
     below the paper. Not on other pages: there, marks that pale are seal remains."""
     paper = float(np.median(crop))
     noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
-    faint = darkness is not None and paper - darkness < _FAINT_CONTRAST
-    margin = max(0.25 * (paper - darkness), 20.0) if faint else 40.0  # type: ignore[operator]
+    margin = 40.0
+    if darkness is not None and paper - darkness < _FAINT_CONTRAST:
+        margin = max(0.25 * (paper - darkness), 20.0)
     return (crop < paper - max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
 
 
@@ -272,9 +273,17 @@ def isolate_digits(cell: np.ndarray, placement: Placement, darkness: float | Non
     """A crop holding only the cell's number (see `_number_blobs`), on paper; None when
     there is none."""
     found = _number_blobs(cell, placement, darkness)
-    if found is None:
-        return None
-    keep, paper = found
+    return None if found is None else _digits_alone(cell, *found)
+
+
+def number_width(cell: np.ndarray, placement: Placement, darkness: float | None = None) -> int | None:
+    """How wide the cell's number is (see `_number_blobs`); None when there is none."""
+    found = _number_blobs(cell, placement, darkness)
+    return None if found is None else _blob_width(found[0])
+
+
+def _digits_alone(cell: np.ndarray, keep: np.ndarray, paper: float) -> np.ndarray:
+    """The cell on paper with only the `keep` blobs, cropped to them."""
     ys, xs = np.nonzero(keep)
     keep = cv2.dilate(keep.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0  # the digits' soft edges
     isolated = np.full_like(cell, round(paper))
@@ -282,12 +291,8 @@ def isolate_digits(cell: np.ndarray, placement: Placement, darkness: float | Non
     return _pad_crop(isolated, (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1))
 
 
-def number_width(cell: np.ndarray, placement: Placement, darkness: float | None = None) -> int | None:
-    """How wide the cell's number is (see `_number_blobs`); None when there is none."""
-    found = _number_blobs(cell, placement, darkness)
-    if found is None:
-        return None
-    xs = np.flatnonzero(found[0].any(axis=0))
+def _blob_width(keep: np.ndarray) -> int:
+    xs = np.flatnonzero(keep.any(axis=0))
     return int(xs[-1] - xs[0] + 1)
 
 
@@ -352,11 +357,15 @@ class Pitch:
         return (width - self.extra) / self.per_digit
 
 
-def _number_widths(cells: dict[int, np.ndarray], placement: Placement | None, darkness: float | None) -> dict[int, int]:
+def _numbers_ink(
+    cells: dict[int, np.ndarray], placement: Placement | None, darkness: float | None
+) -> dict[int, tuple[np.ndarray, float]]:
+    """Each value cell's number blobs (see `_number_blobs`), found once for both their width
+    and the re-read of their digits alone; cells without any are left out."""
     if placement is None:
         return {}
-    found = {row: number_width(cell, placement, darkness) for row, cell in cells.items()}
-    return {row: width for row, width in found.items() if width is not None}
+    found = {row: _number_blobs(cell, placement, darkness) for row, cell in cells.items()}
+    return {row: blobs for row, blobs in found.items() if blobs is not None}
 
 
 def learn_pitch(reads: list[tuple[CellRead, int]], placement: Placement | None) -> Pitch | None:
@@ -396,20 +405,15 @@ def _settled(read: CellRead) -> bool:
 def _reread_digits(
     cells: dict[int, np.ndarray],
     reads: dict[int, CellRead],
-    placement: Placement | None,
+    numbers: dict[int, tuple[np.ndarray, float]],
     engine: OcrEngine,
-    darkness: float | None = None,
 ) -> dict[int, CellRead]:
-    """Value cells that hold ink but no clear number, read again from their digits alone;
-    kept when the digits read as a number."""
-    if placement is None:
-        return reads
+    """Value cells that hold ink but no clear number, read again from their digits alone
+    (`numbers`: see `_numbers_ink`); kept when the digits read as a number."""
     unsure = {
-        row: digits
+        row: _digits_alone(cells[row], *numbers[row])
         for row, read in reads.items()
-        if not read.blank and not read.slanted and not _settled(read)
-        for digits in [isolate_digits(cells[row], placement, darkness)]
-        if digits is not None
+        if row in numbers and not read.blank and not read.slanted and not _settled(read)
     }
     if not unsure:
         return reads
@@ -521,7 +525,7 @@ def read_rows(
         if read is not None
     }
     label_lines = {
-        row: [_pad_crop(cell, box) for box in _ink_lines(cell, page.dpi, True, darkness)]
+        row: [_pad_crop(cell, box) for box in _ink_lines(cell, page.dpi, split_lines=True, darkness=darkness)]
         for (row, role), cell in cells.items()
         if role == "label" and row not in known
     }
@@ -533,7 +537,7 @@ def read_rows(
     for (row, role), cell in cells.items():
         if role == "label":
             continue
-        lines = _ink_lines(cell, page.dpi, False, darkness)
+        lines = _ink_lines(cell, page.dpi, split_lines=False, darkness=darkness)
         if role == "value" and lines and _is_flat(lines[0], page.dpi):
             by_cell[(row, role)] = [DASH_READ]
             continue
@@ -551,14 +555,15 @@ def read_rows(
     value_cells = {row: cells[(row, "value")] for row in range(grid.rows)}
     placement = learn_placement([cell for row, cell in value_cells.items() if row not in sealed], page.dpi, darkness)
     values = {row: _combine(by_cell.get((row, "value"), []), slanted=row in slanted) for row in value_cells}
-    widths = _number_widths(value_cells, placement, darkness)
+    numbers = _numbers_ink(value_cells, placement, darkness)
+    widths = {row: _blob_width(keep) for row, (keep, _) in numbers.items()}
     pitch = learn_pitch([(values[row], width) for row, width in widths.items() if row not in sealed], placement)
     if pitch is not None:
         values = {
             row: replace(read, ink_digits=pitch.digits(widths[row])) if row in widths else read
             for row, read in values.items()
         }
-    values = _reread_digits(value_cells, values, placement, engine, darkness)
+    values = _reread_digits(value_cells, values, numbers, engine)
     return [
         TableRow(
             page=page.number,
