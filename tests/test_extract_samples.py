@@ -48,6 +48,26 @@ def test_fields_under_a_seal_are_flagged_and_reviewed_unless_a_sum_settles_them(
     assert result.template.pages == [3, 4]  # the table continues on the next page
 
 
+def test_values_a_black_seal_hides_are_suggested_by_the_sums_and_reviewed(extractor):
+    gt = sample_gt("sample_005")  # a fax: the seal is as black as the print, its lettering over three 0s
+    result = extractor.extract_file(SAMPLES / "sample_005.tif")
+    inferred = {f.code: f for f in result.fields if "inferred_from_sum" in f.reasons}
+    assert set(inferred) == {"GK2008-3.3.6", "GK2008-3.3.7", "GK2008-3.3.8"}
+    for code, field in inferred.items():
+        # （三） = 0 and its other terms are 0: every term it adds up is 0.
+        assert (field.value, field.status) == (gt["fields"][code], "review"), code
+        assert "seal_overlap" in field.reasons
+    assert inferred["GK2008-3.3.7"].text == ""  # what was read stays on record
+    assert result.field("GK2008-3.3").status == "accepted"
+
+
+def test_a_unit_name_a_seal_damaged_is_mended_from_the_narrative_title(extractor):
+    gt = sample_gt("sample_003")  # a grey seal's lettering over 人力资 of the unit line
+    result = extractor.extract_file(SAMPLES / "sample_003.pdf")
+    assert (result.report.unit_name, result.report.year) == (gt["unit_name"], gt["year"])
+    assert {f.code: f.value for f in result.fields} == gt["fields"]
+
+
 def test_cli_writes_results_and_reports_unreadable_inputs_without_stopping(tmp_path):
     bad = tmp_path / "broken.pdf"
     bad.write_bytes(b"%PDF-1.4 truncated")

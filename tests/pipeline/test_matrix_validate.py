@@ -2,7 +2,7 @@
 
 from models.catalogue import load_catalogue, load_matrix_catalogue
 from worker.pipeline.matrix_validate import check_identities
-from worker.pipeline.validate import reasons_by_code
+from worker.pipeline.validate import implied_values, reasons_by_code
 
 COLUMNS = ("natural", "business", "research", "public_interest", "legal_service", "other")
 OUTCOMES = ("3.3.1", "3.3.2", "3.3.3.1", "3.3.4.1", "3.3.5.2", "3.3.6.3")
@@ -122,3 +122,13 @@ def test_catalogues_load_with_rows_columns_and_rules():
     )
     assert labels["GK2021-4.suit_direct@total"] == "行政诉讼/未经复议直接起诉|总计"
     assert len(load_catalogue("GK2008")) == 65
+
+
+def test_an_identity_implies_an_unread_cell_through_a_subtracted_term():
+    rules = load_matrix_catalogue("GK2021").catalogue.rules
+    values = _consistent()
+    del values["GK2021-3.4@natural"]  # 四 = 一 + 二 − （七） = 6 + 1 − 6
+    assert implied_values(rules, values, unread={"GK2021-3.4@natural"}) == {"GK2021-3.4@natural": 1}
+    values = _consistent()
+    del values["GK2021-3.1@natural"]  # 一 = （七） + 四 − 二, and 一 = the sum of its column's outcomes
+    assert implied_values(rules, values, unread={"GK2021-3.1@natural"}) == {"GK2021-3.1@natural": 6}

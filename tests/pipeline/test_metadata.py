@@ -1,5 +1,8 @@
-from worker.pipeline.metadata import parse_heading
+import numpy as np
+
+from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_year_under_title, with_title
 from worker.pipeline.ocr import DetectedLine, TextRead
+from worker.pipeline.preprocess import PreparedPage
 
 
 def line(text: str, x0: float, y0: float, width: float = 300, height: float = 30) -> DetectedLine:
@@ -99,3 +102,58 @@ def test_a_unit_label_read_without_gai_and_a_year_line_without_its_century():
     )
     assert (metadata.unit_name, metadata.year) == ("象山县海洋与渔业局", 2016)
     assert parse_heading([line("共16年度报告", 80, 140)]).year is None  # not a year line
+
+
+def test_the_old_forms_narrative_titles_name_the_unit_and_year():
+    titles = {
+        "关于2010年度政府信息公开工作情况的报告": 2010,
+        "2014年度政府信息公开工作总结": 2014,
+        "2012年政府信息公开工作报告": 2012,
+    }
+    for second, year in titles.items():
+        title = parse_title([line("余姚市人力资源和社会保障局", 300, 100, 500), line(second, 200, 160, 700)])
+        assert (title.unit_name, title.year) == ("余姚市人力资源和社会保障局", year), second
+    one_line = parse_title([line("奉化市财政局关于2015年度政府信息公开工作情况的报告", 100, 100, 900)])
+    assert (one_line.unit_name, one_line.year) == ("奉化市财政局", 2015)
+    assert parse_title([line("2014年度工作总结", 100, 100)]).title_found is False
+
+
+def test_the_title_mends_a_unit_name_a_seal_damaged_and_fills_what_the_heading_lacks():
+    title = Metadata("余姚市人力资源和社会保障局", 2010, title_found=True)
+    damaged = Metadata("余姚市源源和社会保障局", 2010, title_found=True)
+    assert with_title(damaged, title) == Metadata("余姚市人力资源和社会保障局", 2010, title_found=True)
+    assert with_title(Metadata("溪市残疾人联合会", None, True), Metadata("慈溪市残疾人联合会", 2013, True)) == Metadata(
+        "慈溪市残疾人联合会", 2013, True
+    )
+    assert with_title(Metadata(None, 2013, True), title).unit_name == "余姚市人力资源和社会保障局"
+    # A title naming another body (a cover letter's) does not replace the unit line's name,
+    # and the heading's year stands.
+    other = Metadata("宁波市人民政府办公厅", 2011, title_found=True)
+    assert with_title(damaged, other) == damaged
+    assert with_title(damaged, Metadata(None, None, False)) == damaged
+    # A unit line printing the short form of the title's name keeps it.
+    short = Metadata("市审计局", 2012, title_found=True)
+    assert with_title(short, Metadata("余姚市审计局", 2012, title_found=True)) == short
+
+
+class _BandReader:
+    """An OCR engine that reads any crop as `text` and keeps the crops it was given."""
+
+    def __init__(self, text: str) -> None:
+        self.text, self.crops = text, []
+
+    def recognize(self, crops, alphabet=None):
+        self.crops.extend(crops)
+        return [TextRead(self.text, 0.9, (0.9,)) for _ in crops]
+
+
+def test_a_year_line_the_detector_missed_under_a_seal_is_read_below_the_title():
+    blank = np.full((400, 1200), 255, np.uint8)
+    page = PreparedPage(1, blank, blank, np.eye(3), 200.0, (), 0, 0.0)
+    title = line("政府信息公开情况统计表", 400, 100, 500, 50)
+    unit = line("填报单位（盖章）：余姚市发展和改革局", 80, 210, 480)
+    engine = _BandReader("展和(2009年度)")  # seal lettering read beside it
+    assert read_year_under_title(page, [title, unit], engine) == 2009
+    assert engine.crops[0].shape == (60, 500, 3)  # from the title's foot to the unit line, as wide as the title
+    assert read_year_under_title(page, [title, unit], _BandReader("展和")) is None
+    assert read_year_under_title(page, [unit], engine) is None  # no title: nothing to read below

@@ -1,6 +1,6 @@
 from models.catalogue import load_catalogue
 from tests.conftest import sample_gt
-from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
+from worker.pipeline.validate import check_rules, corroborated, implied_values, reasons_by_code
 
 
 def test_consistent_report_passes_every_rule():
@@ -105,3 +105,52 @@ def test_a_sum_never_vouches_for_a_doubtful_blank():
     values = {"GK2008-4": 3, "GK2008-4.1": 1, "GK2008-4.2": 2, "GK2008-4.3": None}  # a faint 0 lost adds up too
     checks = check_rules(values, catalogue)
     assert corroborated(checks, values, {"GK2008-4.3": ["blank_value"]}) == {"GK2008-4", "GK2008-4.1", "GK2008-4.2"}
+
+
+def test_a_sum_implies_its_one_unread_term_or_total():
+    rules = load_catalogue("GK2008").rules
+    values = {"GK2008-4": 5, "GK2008-4.1": 3, "GK2008-4.3": None}  # 4.3 a dash: counts as 0
+    assert implied_values(rules, values, unread={"GK2008-4.2"}) == {"GK2008-4.2": 2}
+    values = {"GK2008-4.1": 3, "GK2008-4.2": 2, "GK2008-4.3": 0}
+    assert implied_values(rules, values, unread={"GK2008-4"}) == {"GK2008-4": 5}
+    # A total below its other terms implies no negative count.
+    values = {"GK2008-4": 1, "GK2008-4.1": 3, "GK2008-4.3": 0}
+    assert implied_values(rules, values, unread={"GK2008-4.2"}) == {}
+
+
+def test_terms_that_already_make_up_the_total_imply_zero_for_every_unread_term():
+    rules = load_catalogue("GK2008").rules
+    values = {"GK2008-3.3": 4, "GK2008-3.3.1": 4} | dict.fromkeys(
+        ("GK2008-3.3.2", "GK2008-3.3.3", "GK2008-3.3.4", "GK2008-3.3.5"), 0
+    )
+    unread = {"GK2008-3.3.6", "GK2008-3.3.7", "GK2008-3.3.8"}
+    assert implied_values(rules, values, unread) == dict.fromkeys(unread, 0)
+    # With a remainder to share out, two unread terms are not fixed.
+    assert implied_values(rules, values | {"GK2008-3.3": 6}, unread) == {}
+
+
+def test_a_parent_printed_zero_implies_zero_for_its_of_which_rows():
+    rules = load_catalogue("GK2008").rules
+    implied = implied_values(rules, {"GK2008-1.1": 0}, unread={"GK2008-1.1.a"})
+    assert implied == {"GK2008-1.1.a": 0}
+    assert implied_values(rules, {"GK2008-1.1": 3}, unread={"GK2008-1.1.a"}) == {}
+
+
+def test_implied_values_need_every_other_field_known_and_feed_other_rules():
+    rules = load_catalogue("GK2008").rules
+    # 8.3.2 is not known (not found or not trusted): nothing is implied for 8.3.1.
+    assert implied_values(rules, {"GK2008-8.3": 5}, unread={"GK2008-8.3.1"}) == {}
+    # 8.3 implied from its terms, then 八 = 8.1 + 8.2 + 8.3 implies nothing more (8 is known).
+    values = {"GK2008-8": 7, "GK2008-8.1": 1, "GK2008-8.2": 1, "GK2008-8.3.1": 2, "GK2008-8.3.2": 3}
+    assert implied_values(rules, values, unread={"GK2008-8.3"}) == {"GK2008-8.3": 5}
+    # Chained: 8.3 from 八, then 8.3.2 from 8.3.
+    values = {"GK2008-8": 7, "GK2008-8.1": 1, "GK2008-8.2": 1, "GK2008-8.3.1": 2}
+    implied = implied_values(rules, values, unread={"GK2008-8.3", "GK2008-8.3.2"})
+    assert implied == {"GK2008-8.3": 5, "GK2008-8.3.2": 3}
+
+
+def test_rules_that_disagree_imply_nothing():
+    rules = load_catalogue("GK2008").rules
+    # 8.3 = 8.3.1 + 8.3.2 says 5; 八 = 8.1 + 8.2 + 8.3 says 4.
+    values = {"GK2008-8": 6, "GK2008-8.1": 1, "GK2008-8.2": 1, "GK2008-8.3.1": 2, "GK2008-8.3.2": 3}
+    assert implied_values(rules, values, unread={"GK2008-8.3"}) == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -30,13 +30,21 @@ from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.mapping import RowMatch, is_catalogue_label, map_rows, normalize_unit
 from worker.pipeline.matrix import CellReads, MatrixTable, find_tables, read_cells
 from worker.pipeline.matrix_extract import extract_matrix
-from worker.pipeline.metadata import Metadata, parse_heading, read_heading
+from worker.pipeline.metadata import (
+    Metadata,
+    parse_heading,
+    parse_title,
+    read_heading,
+    read_title,
+    read_year_under_title,
+    with_title,
+)
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import CellRead, TableRow, read_rows, too_wide
 from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, is_form_text, probe_cells
-from worker.pipeline.validate import check_rules, corroborated, reasons_by_code
+from worker.pipeline.validate import INFERRED, check_rules, corroborated, implied_values, reasons_by_code
 from worker.pipeline.values import ParsedValue, parse_value
 
 _MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not this template
@@ -109,7 +117,7 @@ class Extractor:
             return Extraction(self._no_template(document, started), [])
         used_pages = sorted({m.row.page for m in matched if m.row is not None})
         table_pages = [tp for tp in table_pages if tp.prepared.number in used_pages]
-        metadata = self._metadata(table_pages[0])
+        metadata = self._metadata(document, table_pages[0], {tp.prepared.number for tp in scanned})
         fields = self._fields(matches, {tp.prepared.number: tp.prepared for tp in table_pages})
         confidence = round(sum(m.similarity for m in matches) / len(matches), 3)
         result = ExtractionResult(
@@ -149,9 +157,21 @@ class Extractor:
                 break
         return guess, probed
 
-    def _metadata(self, first: TablePage) -> Metadata:
-        lines = read_heading(first.prepared, first.grid.frame[1], self.engine)
-        return parse_heading(lines)
+    def _metadata(self, document: Document, first: TablePage, table_pages: set[int]) -> Metadata:
+        """From the heading above the table; where a seal lies over the heading or it lacks
+        the name or year, the narrative's title on the first page is read as well."""
+        top = first.grid.frame[1]
+        lines = read_heading(first.prepared, top, self.engine)
+        heading = parse_heading(lines)
+        if heading.year is None:
+            heading = replace(heading, year=read_year_under_title(first.prepared, lines, self.engine))
+        sealed = any(seal.box[1] < top for seal in first.prepared.seals)
+        if heading.unit_name and heading.year and not sealed:
+            return heading
+        if 1 in table_pages:
+            return heading  # the table page comes first: no narrative title
+        title = parse_title(read_title(prepare_page(document.page(1)), self.engine))
+        return with_title(heading, title)
 
     def _fields(self, matches: list[RowMatch], pages: dict[int, PreparedPage]) -> list[FieldResult]:
         parsed = {m.indicator.code: _parse(m) for m in matches}
@@ -162,10 +182,27 @@ class Extractor:
         checks = check_rules(values, self.catalogue)
         validation = reasons_by_code(checks, values, doubts)
         settled = corroborated(checks, values, doubts)
+        implied = self._implied(matches, parsed, validation, settled)
         return [
-            self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages, settled)
+            self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages, settled, implied)
             for m in matches
         ]
+
+    def _implied(
+        self,
+        matches: list[RowMatch],
+        parsed: dict[str, ParsedValue | None],
+        validation: dict[str, list[str]],
+        settled: set[str],
+    ) -> dict[str, int | float]:
+        """Values the rules imply, from the fields accepted, for the cells that could not be read."""
+        trusted = {}
+        for m in matches:
+            code, value = m.indicator.code, parsed[m.indicator.code]
+            if value and self._routing(m, value, validation.get(code, []), settled).status == "accepted":
+                trusted[code] = value.value
+        unread = {m.indicator.code for m in matches if _unread(m, parsed[m.indicator.code])}
+        return implied_values(self.catalogue.rules, trusted, unread)
 
     def _routing(
         self, match: RowMatch, parsed: ParsedValue | None, validation: list[str], settled: set[str] | None = None
@@ -191,18 +228,22 @@ class Extractor:
         validation: list[str],
         pages: dict[int, PreparedPage],
         settled: set[str],
+        implied: Mapping[str, int | float],
     ) -> FieldResult:
         indicator, row = match.indicator, match.row
+        if indicator.code in implied:
+            validation = [*validation, INFERRED]
         routing = self._routing(match, parsed, validation, settled)
         if row is None or parsed is None:
             return field_result(indicator, None, None, routing)
+        value = implied.get(indicator.code, parsed.value)
         where = {
             "page": row.page,
             "bbox": pages[row.page].original_box(row.value_box),
             "label_read": row.label.text,
             "unit_read": row.unit.text,
         }
-        return field_result(indicator, parsed.value, row.value.text, routing).model_copy(update=where)
+        return field_result(indicator, value, row.value.text, routing).model_copy(update=where)
 
     def _no_template(self, document: Document, started: float) -> ExtractionResult:
         return ExtractionResult(
@@ -237,6 +278,19 @@ def _parse(match: RowMatch) -> ParsedValue | None:
         # One stroke leaning like "/", read as a digit: it is the printed slash (no value).
         return ParsedValue(None, is_dash=True, repaired=True, readable=True)
     return parsed
+
+
+def _unread(match: RowMatch, parsed: ParsedValue | None) -> bool:
+    """A cell with print in it that gave no number: text that is no number (or a count
+    with a decimal point), or nothing legible where a seal lies over ink (its lettering
+    hides a digit). A heading row's cell is mostly blank: unread only where digits were read."""
+    row = match.row
+    if row is None or parsed is None:
+        return False
+    if match.indicator.is_heading:
+        return not parsed.readable and any(ch.isdigit() for ch in row.value.text)
+    illegible = not row.value.text.strip() and not row.value.blank and row.seal_over_value
+    return not parsed.readable or illegible
 
 
 def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> list[str]:

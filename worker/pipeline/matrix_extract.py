@@ -7,6 +7,7 @@ on the table pages is read (the cells read for detection are not read again), ma
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -23,12 +24,13 @@ from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import _overlaps
 from worker.pipeline.templates import TemplateGuess
-from worker.pipeline.validate import corroborated, reasons_by_code
+from worker.pipeline.validate import INFERRED, corroborated, implied_values, reasons_by_code
 from worker.pipeline.values import VALUE_ALPHABET, ParsedValue, parse_value
 
 if TYPE_CHECKING:
     from worker.pipeline.extract import TablePage
 
+_MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
 NOT_PRINTED = "not_printed"  # a code whose row the report folds into a variant row
 MIN_MATCHED_SHARE = 0.4  # as in the GK2008 path: below this share of codes read, no template
 
@@ -135,14 +137,17 @@ def matrix_fields(
     checks = check_identities(values, catalogue.catalogue.rules)
     # As on the old form: fields already in doubt take the blame for a rule they explain,
     # and an identity that holds settles doubts about its fields.
-    first = {
-        code: _first_routing(m, parsed[code], pages, thresholds)
-        for code, m in mapping.matches.items()
-        if code in parsed
-    }
+    first = {code: _routed(mapping.matches[code], p, [], False, pages, thresholds) for code, p in parsed.items()}
     doubts = {code: routing.reasons for code, routing in first.items() if routing.status == "review"}
     validation = reasons_by_code(checks, values, doubts)
     settled = corroborated(checks, values, doubts)
+    routed = {
+        code: _routed(mapping.matches[code], p, validation.get(code, []), code in settled, pages, thresholds)
+        for code, p in parsed.items()
+    }
+    trusted = {code: parsed[code].value for code, routing in routed.items() if routing.status == "accepted"}
+    unread = {code for code, p in parsed.items() if _unread(mapping.matches[code], p, pages)}
+    implied = implied_values(catalogue.catalogue.rules, trusted, unread)
     folded = {code: variant for variant in mapping.variants for code in variant.replaces}
     by_code: dict[str, FieldResult] = {}
     for indicator in indicators:
@@ -153,17 +158,12 @@ def matrix_fields(
             routing = route(FieldEvidence(False, 0, 0, 0, ()), thresholds)
             by_code[indicator.code] = field_result(indicator, None, None, routing)
             continue
-        value = parsed[indicator.code]
-        reasons = [*_cell_reasons(match, value, pages), *validation.get(indicator.code, [])]
-        evidence = FieldEvidence(
-            True,
-            match.read.score,
-            match.read.min_char_score,
-            match.similarity,
-            tuple(reasons),
-            in_sum_that_holds=indicator.code in settled,
-        )
-        field = field_result(indicator, value.value, match.read.text, route(evidence, thresholds))
+        routing, value = routed[indicator.code], parsed[indicator.code].value
+        if indicator.code in implied:
+            extra = [*validation.get(indicator.code, []), INFERRED]
+            routing = _routed(match, parsed[indicator.code], extra, False, pages, thresholds)
+            value = implied[indicator.code]
+        field = field_result(indicator, value, match.read.text, routing)
         box = pages[match.page].original_box(match.cell.box)
         by_code[indicator.code] = field.model_copy(update={"page": match.page, "bbox": box})
     for indicator in indicators:
@@ -173,16 +173,37 @@ def matrix_fields(
     return [by_code[i.code] for i in indicators]
 
 
-def _first_routing(
-    match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage], thresholds: RoutingSettings
+def _routed(
+    match: CellMatch,
+    parsed: ParsedValue,
+    validation: list[str],
+    settled: bool,
+    pages: dict[int, PreparedPage],
+    thresholds: RoutingSettings,
 ) -> Routing:
-    """How a field routes on its own evidence, before any identity is checked."""
-    if match.read is None:
+    """How a field read routes on its cell's evidence and `validation`'s reasons
+    (none: before any identity is checked); `settled`: in an identity that holds."""
+    if match.read is None or match.cell is None:
         return route(FieldEvidence(False, 0, 0, 0, ()), thresholds)
-    reasons = tuple(_cell_reasons(match, parsed, pages))
-    return route(
-        FieldEvidence(True, match.read.score, match.read.min_char_score, match.similarity, reasons), thresholds
+    reasons = (*_cell_reasons(match, parsed, pages), *validation)
+    evidence = FieldEvidence(
+        True, match.read.score, match.read.min_char_score, match.similarity, reasons, in_sum_that_holds=settled
     )
+    return route(evidence, thresholds)
+
+
+def _unread(match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage]) -> bool:
+    """As on the old form: print that gave no number, or nothing legible under a seal; and
+    a mark alone (a 0 read as 。): these forms print 0 for none, not a dot."""
+    if match.read is None or match.read.blank:
+        return False
+    text = match.read.text.strip()
+    return not parsed.readable or bool(_MARKS_ONLY.match(text)) or (not text and _under_seal(match, pages))
+
+
+def _under_seal(match: CellMatch, pages: dict[int, PreparedPage]) -> bool:
+    assert match.cell is not None and match.page is not None
+    return any(_overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)
 
 
 def _not_printed(indicator: Indicator, variant: FieldResult) -> FieldResult:
@@ -193,7 +214,7 @@ def _not_printed(indicator: Indicator, variant: FieldResult) -> FieldResult:
 def _cell_reasons(match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage]) -> list[str]:
     assert match.cell is not None and match.read is not None and match.page is not None
     reasons = list(parsed.reasons)
-    if any(_overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals):
+    if _under_seal(match, pages):
         reasons.append("seal_overlap")
     if match.read.blank:
         reasons.append("blank_value")  # the forms print 0 for none: an empty cell is checked

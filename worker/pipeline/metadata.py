@@ -8,6 +8,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import fuzz
 
 from worker.pipeline.ocr import DetectedLine, OcrEngine
 from worker.pipeline.preprocess import PreparedPage
@@ -46,6 +47,23 @@ def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> lis
         for line in lines
         for (x0, y0, x1, y1) in [line.box]
     ]
+
+
+def read_year_under_title(page: PreparedPage, lines: list[DetectedLine], engine: OcrEngine) -> int | None:
+    """The year line (2009年度) below the table's title, read without detection: where a
+    seal lies over it the detector may find no line there at all."""
+    titles = [ln for ln in lines if "统计表" in ln.read.text]
+    if not titles:
+        return None
+    x0, _, x1, bottom = titles[0].box
+    below = [ln.box[1] for ln in lines if ln.box[1] > bottom + 2]
+    lower = min([*below, bottom + 1.5 * (bottom - titles[0].box[1])])
+    crop = page.gray[int(bottom) : int(lower), int(x0) : int(x1)]
+    if crop.shape[0] < 8 or crop.shape[1] < 8:
+        return None
+    read = engine.recognize([np.dstack([crop] * 3)])[0]
+    year = _YEAR.search(unicodedata.normalize("NFKC", read.text))
+    return int(year.group(1)) if year else None
 
 
 def parse_heading(lines: list[DetectedLine]) -> Metadata:
@@ -120,9 +138,13 @@ def _join_rows(lines: list[DetectedLine]) -> list[str]:
 
 # -- 2019+ reports: the issuing body and the year are in the report's title ------------------
 
+# 2019+: …2023年政府信息公开工作年度报告; the old form's narrative: …(关于)2014年度政府信息公开
+# 工作总结 / 工作情况的报告 / 工作报告.
 _REPORT_TITLE = re.compile(
-    r"((?:19|20)\d{2})\s*年\s*度?\s*(?:政\s*府\s*)?信\s*息\s*公\s*开\s*工\s*作\s*年\s*度\s*报\s*告"
+    r"((?:19|20)\d{2})\s*年\s*度?\s*(?:政\s*府\s*)?信\s*息\s*公\s*开\s*工\s*作"
+    r"\s*(?:年\s*度\s*报\s*告|情\s*况\s*的?\s*报\s*告|报\s*告|总\s*结)"
 )
+_ABOUT = re.compile(r"关\s*于$")  # 某局关于2010年度…报告: the body is before 关于
 _TITLE_ROWS = 4  # the title is one of the first rows; it may wrap once
 
 
@@ -142,6 +164,28 @@ def parse_title(lines: list[DetectedLine]) -> Metadata:
             joined = re.sub(r"\s+", "", "".join(rows[first:last]))
             match = _REPORT_TITLE.search(joined)
             if match:
-                body = _strip_marks(joined[: match.start()]) or None
+                body = _strip_marks(_ABOUT.sub("", joined[: match.start()])) or None
                 return Metadata(unit_name=body, year=int(match.group(1)), title_found=True)
     return Metadata(unit_name=None, year=None, title_found=False)
+
+
+# A unit line may print the short form of the title's name (市审计局 for 余姚市审计局): it
+# starts with the level of its place; a name whose first characters a seal took does not.
+_SHORT_FORM = re.compile(r"^[省市县区]")
+_SAME_NAME = 60  # rapidfuzz ratio: the title names the unit the seal damaged on the unit line
+
+
+def with_title(heading: Metadata, title: Metadata) -> Metadata:
+    """The heading's metadata, with the narrative title's unit name and year where the
+    heading's are missing, and its name where the heading's is a damaged read of it (a
+    seal over the unit line changes or drops characters; the title's large print has none)."""
+    name = heading.unit_name
+    if title.unit_name and (name is None or _mends(name, title.unit_name)):
+        name = title.unit_name
+    return Metadata(unit_name=name, year=heading.year or title.year, title_found=heading.title_found)
+
+
+def _mends(read: str, title: str) -> bool:
+    """Whether the title's name is what the unit line's damaged read stands for."""
+    short_form = _SHORT_FORM.match(read) is not None and title.endswith(read)
+    return fuzz.ratio(read, title) >= _SAME_NAME and not short_form

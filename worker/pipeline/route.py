@@ -27,6 +27,7 @@ BLOCKING = frozenset(
         "low_label_match",
         "digits_isolated",
         "width_mismatch",
+        "inferred_from_sum",
     }
 )
 

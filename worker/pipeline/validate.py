@@ -6,7 +6,7 @@ does not hold are flagged with the reason, and nothing is "fixed".
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from models.catalogue import Catalogue, Rule
@@ -14,6 +14,7 @@ from models.catalogue import Catalogue, Rule
 Number = int | float
 # Doubts about a cell's own reading, which faint or damaged print can cause in two cells
 # alike; a seal or a unit misread over one cell says nothing of another.
+INFERRED = "inferred_from_sum"  # a value the rules imply for a cell that could not be read
 WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "width_mismatch", "ocr_confusion", "blank_value"})
 
 
@@ -120,3 +121,56 @@ def _explained_by(check: RuleCheck, values: Mapping[str, Number | None], suspect
         return (check.actual or 0) - trusted >= 0
     too_big = {t for t in rule.terms if (values.get(t) or 0) > (check.actual or 0)}
     return too_big <= suspects
+
+
+def implied_values(
+    rules: Iterable[Rule], values: Mapping[str, Number | None], unread: Collection[str]
+) -> dict[str, Number]:
+    """Numbers the rules imply for value cells whose print could not be read (a 0 under a
+    seal's lettering), as a suggestion for the person who reviews them; the field keeps the
+    text read and goes to review (reason `inferred_from_sum`).
+
+    `values`: the fields found (a blank or dash is None and counts as 0); a code absent
+    from it was not found and is unknown, as is a code in `unread`. A rule implies a value
+    when it has one unknown (a total, or a term: the total less the other terms, if not
+    negative), or when its known terms already make up its total, so every unknown term is
+    0 (counts are not negative); a parent printed 0 makes its 其中 rows 0 too. Implied
+    values feed other rules; a code two rules disagree on is left out.
+    """
+    rules = tuple(rules)
+    implied: dict[str, Number] = {}
+    disputed: set[str] = set()
+    while True:
+        known = {code: v for code, v in values.items() if code not in unread} | implied
+        found: dict[str, Number] = {}
+        for rule in rules:
+            for code, number in _solve(rule, known).items():
+                if code in unread and code not in implied and found.setdefault(code, number) != number:
+                    disputed.add(code)
+        found = {code: v for code, v in found.items() if code not in disputed}
+        if not found:
+            return implied
+        implied |= found
+
+
+def _solve(rule: Rule, known: Mapping[str, Number | None]) -> dict[str, Number]:
+    """The unknown codes of one rule it fixes (a term written -CODE is subtracted)."""
+    if rule.kind == "le":
+        parent = known.get(rule.target, -1)
+        return dict.fromkeys((t for t in rule.terms if t not in known), 0) if parent == 0 else {}
+    # target − Σ terms = 0, as coefficients: the target +1, a term −1, a subtracted term +1.
+    signed = [(1, rule.target)] + [(1, t[1:]) if t.startswith("-") else (-1, t) for t in rule.terms]
+    rest = -sum(sign * (known[code] or 0) for sign, code in signed if code in known)
+    unknown = [(sign, code) for sign, code in signed if code not in known]
+    if len(unknown) == 1:
+        sign, code = unknown[0]
+        number = _tidy(rest / sign)
+        return {code: number} if number >= 0 else {}
+    if unknown and abs(rest) < 1e-6 and len({sign for sign, _ in unknown}) == 1:
+        return dict.fromkeys((code for _, code in unknown), 0)
+    return {}
+
+
+def _tidy(number: float) -> Number:
+    number = round(number, 6)
+    return int(number) if float(number).is_integer() else number
