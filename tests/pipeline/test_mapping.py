@@ -1,7 +1,7 @@
 import numpy as np
 
 from models.catalogue import load_catalogue
-from worker.pipeline.mapping import align, map_rows
+from worker.pipeline.mapping import align, label_similarity, map_rows
 from worker.pipeline.rows import CellRead, TableRow
 
 CATALOGUE = load_catalogue("GK2008")
@@ -92,3 +92,9 @@ def test_alignment_skips_an_extra_item_and_a_missing_slot_without_shifting_the_r
     gains[0, 0] = gains[2, 2] = gains[3, 3] = 0.5
     gains[1, 1] = -0.8  # the stray line is unlike slot 1: both are skipped, nothing shifts
     assert align(gains, -0.35, np.full(4, -0.3)) == {0: 0, 2: 2, 3: 3}
+
+
+def test_a_label_read_in_traditional_characters_matches_its_simplified_label():
+    meeting = next(i for i in load_catalogue("GK2008").indicators if i.code == "GK2008-9.1")
+    assert label_similarity("（一）召開政府信息公開工作會議或專題會議數", meeting) == 1.0
+    assert label_similarity("（一）召开政府信息公开工作会议或专题会议数", meeting) == 1.0

@@ -157,3 +157,12 @@ def test_a_year_line_the_detector_missed_under_a_seal_is_read_below_the_title():
     assert engine.crops[0].shape == (60, 500, 3)  # from the title's foot to the unit line, as wide as the title
     assert read_year_under_title(page, [title, unit], _BandReader("展和")) is None
     assert read_year_under_title(page, [unit], engine) is None  # no title: nothing to read below
+
+
+def test_a_unit_name_read_in_traditional_characters_is_reported_simplified():
+    metadata = parse_heading([line("填报单位（盖章）：余姚市檔案局", 80, 140, 500)])
+    assert metadata.unit_name == "余姚市档案局"
+    title = parse_title(
+        [line("慈溪市殘疾人聯合會", 300, 100, 500), line("2013年度政府信息公開工作總結", 200, 160, 700)]
+    )
+    assert (title.unit_name, title.year) == ("慈溪市残疾人联合会", 2013)

@@ -19,6 +19,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from models.catalogue import Catalogue, Indicator, split_marker
+from worker.pipeline.ocr import simplified
 from worker.pipeline.rows import TableRow
 
 _SKIP_ROW = -0.35  # an extra row (header, stray line) costs this much
@@ -36,8 +37,8 @@ class RowMatch:
 
 
 def normalize_label(text: str) -> str:
-    """Compare labels without the noise of width, spacing and bracket style."""
-    text = unicodedata.normalize("NFKC", text)
+    """Compare labels without the noise of width, spacing, bracket style and traditional characters."""
+    text = simplified(unicodedata.normalize("NFKC", text))
     text = re.sub(r"\s+", "", text)
     return text.replace("【", "[").replace("】", "]").replace("：", ":")
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from worker.pipeline.ocr import DetectedLine, OcrEngine
+from worker.pipeline.ocr import DetectedLine, OcrEngine, simplified
 from worker.pipeline.preprocess import PreparedPage
 
 # 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost.
@@ -97,7 +97,7 @@ _YEAR_IN_BRACKETS = re.compile(r"[(（]\s*(?:19|20)\d{2}\s*年\s*度?\s*[)）]")
 def _clean_unit_name(text: str) -> str:
     """The name without the (2013年度) of a neighbouring line read into it, a fill-in date,
     or brackets, colons and other marks left at its ends."""
-    text = _TRAILING_DATE.sub("", _YEAR_IN_BRACKETS.sub("", text))
+    text = _TRAILING_DATE.sub("", _YEAR_IN_BRACKETS.sub("", simplified(text)))
     return _COUNTY.sub(r"\1县", _strip_marks(text))
 
 
@@ -158,7 +158,7 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
 def parse_title(lines: list[DetectedLine]) -> Metadata:
     """Issuing body and year from a title such as 洪泽区人民政府2023年政府信息公开工作年度报告,
     printed on one line or wrapped (the body on the line above the year)."""
-    rows = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(lines)][:_TITLE_ROWS]
+    rows = [simplified(unicodedata.normalize("NFKC", t)).strip() for t in _join_rows(lines)][:_TITLE_ROWS]
     for first in range(len(rows)):
         for last in range(first + 1, min(first + 2, len(rows)) + 1):
             joined = re.sub(r"\s+", "", "".join(rows[first:last]))

@@ -14,10 +14,21 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+import opencc
 
 _BATCH = 8
 _INPUT_HEIGHT = 48  # the PP-OCR recogniser's input height
 _STRIDE = 8  # input pixels per output frame
+
+
+# The recogniser reads some print (a kai font) in traditional characters (召開…會議數) where
+# the reports print simplified ones.
+_TO_SIMPLIFIED = opencc.OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """`text` in simplified characters, as the reports are printed."""
+    return _TO_SIMPLIFIED.convert(text)
 
 
 @dataclass(frozen=True)

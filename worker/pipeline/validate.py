@@ -1,7 +1,8 @@
 """Validate stage: the catalogue's arithmetic over the printed numbers.
 
 Real reports do not always add up. What is printed is kept; the fields of a rule that
-does not hold are flagged with the reason, and nothing is "fixed".
+does not hold are flagged with the reason, and nothing is "fixed". Only a cell whose print
+gave no number at all gets the value the rules imply (`implied_values`), for review.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from dataclasses import dataclass
 from models.catalogue import Catalogue, Rule
 
 Number = int | float
+INFERRED = "inferred_from_sum"  # a value the rules imply for a cell that could not be read
 # Doubts about a cell's own reading, which faint or damaged print can cause in two cells
 # alike; a seal or a unit misread over one cell says nothing of another.
-INFERRED = "inferred_from_sum"  # a value the rules imply for a cell that could not be read
 WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "width_mismatch", "ocr_confusion", "blank_value"})
 
 
