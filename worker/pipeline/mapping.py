@@ -33,7 +33,7 @@ _SURE_LABEL = 0.9
 class RowMatch:
     indicator: Indicator
     row: TableRow | None
-    similarity: float  # label similarity in [0, 1]; 0 when unmatched
+    similarity: float  # label similarity in [0, 1]; 0 when unmatched; sure where placed (`_placed`)
 
 
 def normalize_label(text: str) -> str:
@@ -99,13 +99,31 @@ def map_rows(rows: list[TableRow], catalogue: Catalogue, aliases: Mapping[str, s
     for i, row in enumerate(rows):
         for j, indicator in enumerate(indicators):
             gains[i, j], sims[i, j] = _gain(row, indicator, aliases or {})
-    matched = {j: (rows[i], float(sims[i, j])) for j, i in align(gains, _SKIP_ROW, np.full(m, _SKIP_CODE)).items()}
+    pairs = align(gains, _SKIP_ROW, np.full(m, _SKIP_CODE))
+    placed = _placed(pairs, sims, [normalize_unit(r.unit.text) for r in rows], indicators)
+    matched = {j: (rows[i], max(float(sims[i, j]), _SURE_LABEL if j in placed else 0.0)) for j, i in pairs.items()}
     return [
         RowMatch(indicator=ind, row=matched[k][0], similarity=matched[k][1])
         if k in matched
         else RowMatch(indicator=ind, row=None, similarity=0.0)
         for k, ind in enumerate(indicators)
     ]
+
+
+def _placed(pairs: dict[int, int], sims: np.ndarray, units: list[str], indicators: tuple[Indicator, ...]) -> set[int]:
+    """Codes whose row is placed by its neighbours whatever its label read: the codes
+    before and after it went to the rows just before and after it, both with labels read
+    for sure, so one row lies in a gap of one code (a long two-line label read as a jumble,
+    a label cell read empty). Not where the row's unit reads as another unit."""
+    placed = set()
+    for slot, row in pairs.items():
+        before, after = pairs.get(slot - 1), pairs.get(slot + 1)
+        if sims[row, slot] >= _SURE_LABEL or before != row - 1 or after != row + 1:
+            continue
+        neighbours_sure = sims[before, slot - 1] >= _SURE_LABEL and sims[after, slot + 1] >= _SURE_LABEL
+        if neighbours_sure and units[row] in ("", normalize_unit(indicators[slot].unit)):
+            placed.add(slot)
+    return placed
 
 
 def align(gains: np.ndarray, skip_item: float, skip_slot: np.ndarray) -> dict[int, int]:
