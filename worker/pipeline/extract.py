@@ -45,7 +45,7 @@ from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import CellRead, TableRow, read_rows, too_wide
 from worker.pipeline.templates import TemplateGuess, detect_template, is_decided, is_form_text, probe_cells
 from worker.pipeline.validate import INFERRED, check_rules, corroborated, implied_values, reasons_by_code
-from worker.pipeline.values import ParsedValue, parse_value
+from worker.pipeline.values import ParsedValue, gave_no_number, parse_value
 
 _MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not this template
 
@@ -182,25 +182,26 @@ class Extractor:
         checks = check_rules(values, self.catalogue)
         validation = reasons_by_code(checks, values, doubts)
         settled = corroborated(checks, values, doubts)
-        implied = self._implied(matches, parsed, validation, settled)
-        return [
-            self._field(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), pages, settled, implied)
+        routed = {
+            m.indicator.code: self._routing(m, parsed[m.indicator.code], validation.get(m.indicator.code, []), settled)
             for m in matches
-        ]
+        }
+        implied = self._implied(matches, parsed, routed)
+        for m in matches:
+            code = m.indicator.code
+            if code in implied:
+                routed[code] = self._routing(m, parsed[code], [*validation.get(code, []), INFERRED], settled)
+        return [self._field(m, parsed[m.indicator.code], routed[m.indicator.code], implied, pages) for m in matches]
 
     def _implied(
-        self,
-        matches: list[RowMatch],
-        parsed: dict[str, ParsedValue | None],
-        validation: dict[str, list[str]],
-        settled: set[str],
+        self, matches: list[RowMatch], parsed: dict[str, ParsedValue | None], routed: dict[str, Routing]
     ) -> dict[str, int | float]:
         """Values the rules imply, from the fields accepted, for the cells that could not be read."""
-        trusted = {}
-        for m in matches:
-            code, value = m.indicator.code, parsed[m.indicator.code]
-            if value and self._routing(m, value, validation.get(code, []), settled).status == "accepted":
-                trusted[code] = value.value
+        trusted = {
+            code: value.value
+            for code, value in parsed.items()
+            if value is not None and routed[code].status == "accepted"
+        }
         unread = {m.indicator.code for m in matches if _unread(m, parsed[m.indicator.code])}
         return implied_values(self.catalogue.rules, trusted, unread)
 
@@ -225,15 +226,11 @@ class Extractor:
         self,
         match: RowMatch,
         parsed: ParsedValue | None,
-        validation: list[str],
-        pages: dict[int, PreparedPage],
-        settled: set[str],
+        routing: Routing,
         implied: Mapping[str, int | float],
+        pages: dict[int, PreparedPage],
     ) -> FieldResult:
         indicator, row = match.indicator, match.row
-        if indicator.code in implied:
-            validation = [*validation, INFERRED]
-        routing = self._routing(match, parsed, validation, settled)
         if row is None or parsed is None:
             return field_result(indicator, None, None, routing)
         value = implied.get(indicator.code, parsed.value)
@@ -281,16 +278,13 @@ def _parse(match: RowMatch) -> ParsedValue | None:
 
 
 def _unread(match: RowMatch, parsed: ParsedValue | None) -> bool:
-    """A cell with print in it that gave no number: text that is no number (or a count
-    with a decimal point), or nothing legible where a seal lies over ink (its lettering
-    hides a digit). A heading row's cell is mostly blank: unread only where digits were read."""
+    """See `gave_no_number`. A heading row's cell is mostly blank: unread only where digits were read."""
     row = match.row
     if row is None or parsed is None:
         return False
     if match.indicator.is_heading:
         return not parsed.readable and any(ch.isdigit() for ch in row.value.text)
-    illegible = not row.value.text.strip() and not row.value.blank and row.seal_over_value
-    return not parsed.readable or illegible
+    return gave_no_number(parsed, row.value.text, row.value.blank, row.seal_over_value)
 
 
 def _row_reasons(row: TableRow, indicator: Indicator, parsed: ParsedValue) -> list[str]:

@@ -25,7 +25,7 @@ from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.rows import _overlaps
 from worker.pipeline.templates import TemplateGuess
 from worker.pipeline.validate import INFERRED, corroborated, implied_values, reasons_by_code
-from worker.pipeline.values import VALUE_ALPHABET, ParsedValue, parse_value
+from worker.pipeline.values import VALUE_ALPHABET, ParsedValue, gave_no_number, parse_value
 
 if TYPE_CHECKING:
     from worker.pipeline.extract import TablePage
@@ -193,12 +193,13 @@ def _routed(
 
 
 def _unread(match: CellMatch, parsed: ParsedValue, pages: dict[int, PreparedPage]) -> bool:
-    """As on the old form: print that gave no number, or nothing legible under a seal; and
-    a mark alone (a 0 read as 。): these forms print 0 for none, not a dot."""
-    if match.read is None or match.read.blank:
+    """As on the old form (`gave_no_number`), and a mark alone (a 0 read as 。): these forms
+    print 0 for none, not a dot."""
+    read = match.read
+    if read is None:
         return False
-    text = match.read.text.strip()
-    return not parsed.readable or bool(_MARKS_ONLY.match(text)) or (not text and _under_seal(match, pages))
+    marks_only = bool(_MARKS_ONLY.match(read.text.strip()))
+    return marks_only or gave_no_number(parsed, read.text, read.blank, _under_seal(match, pages))
 
 
 def _under_seal(match: CellMatch, pages: dict[int, PreparedPage]) -> bool:

@@ -105,3 +105,10 @@ def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
         readable = decimal_allowed
         return ParsedValue(number, is_dash=False, repaired=repaired, readable=readable, span=span)
     return ParsedValue(int(repaired_text), is_dash=False, repaired=repaired, readable=True, span=span)
+
+
+def gave_no_number(parsed: ParsedValue, text: str, blank: bool, sealed: bool) -> bool:
+    """A value cell with print in it that gave no number: text that is no number (or a
+    count with a decimal point), or nothing legible where a seal lies over ink (its
+    lettering hides a digit). Its value may be implied by the sums (`validate.implied_values`)."""
+    return not parsed.readable or (not text.strip() and not blank and sealed)
