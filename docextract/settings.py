@@ -43,6 +43,15 @@ class ReviewSettings(BaseModel):
     lease_seconds: int = Field(600, ge=1, description="how long a reviewer holds a document's items")
 
 
+class TemplateSettings(BaseModel):
+    """Where the forms come from: the built-in folders, and a deployment's own."""
+
+    dirs: list[Path] = Field(
+        default_factory=list,
+        description="folders holding more template folders (each with a template.toml); a JSON list",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCEXTRACT_", env_nested_delimiter="__", extra="ignore")
 
@@ -53,6 +62,7 @@ class Settings(BaseSettings):
     ocr: OcrSettings = OcrSettings()
     routing: RoutingSettings = RoutingSettings()
     review: ReviewSettings = ReviewSettings()
+    templates: TemplateSettings = TemplateSettings()
 
 
 @cache

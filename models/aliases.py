@@ -22,11 +22,14 @@ def record_alias(session: Session, template_id: str, label: str, code: str, api_
     return insert_ignoring_conflicts(session, LabelAlias, [row], ["template_id", "label", "code"]) == 1
 
 
-def load_aliases(session: Session, template_id: str = "GK2008") -> dict[str, str]:
-    """Normalized label → code for one template. A label reviewers accepted for two different
-    codes says nothing about either, so it is left out."""
-    codes: dict[str, set[str]] = {}
-    rows = session.execute(select(LabelAlias.label, LabelAlias.code).where(LabelAlias.template_id == template_id))
-    for label, code in rows:
-        codes.setdefault(label, set()).add(code)
-    return {label: next(iter(found)) for label, found in sorted(codes.items()) if len(found) == 1}
+def load_aliases(session: Session) -> dict[str, dict[str, str]]:
+    """Template id → normalized label → code, for every template. A label reviewers accepted
+    for two different codes of a template says nothing about either, so it is left out."""
+    codes: dict[tuple[str, str], set[str]] = {}
+    for template_id, label, code in session.execute(select(LabelAlias.template_id, LabelAlias.label, LabelAlias.code)):
+        codes.setdefault((template_id, label), set()).add(code)
+    aliases: dict[str, dict[str, str]] = {}
+    for (template_id, label), found in sorted(codes.items()):
+        if len(found) == 1:
+            aliases.setdefault(template_id, {})[label] = next(iter(found))
+    return aliases

@@ -1,7 +1,9 @@
 """Indicator catalogues: the standard rows of each statistics-table template.
 
-A catalogue is read from `models/catalogues/<id>-indicators.csv` (the spec's files, copied
-verbatim) plus `<id>-rules.csv` (the arithmetic the printed numbers should satisfy).
+A catalogue is read from a template's folder (`models/templates/<id>/`, see `models.template`):
+`indicators.csv` (the spec's files, copied verbatim), `rules.csv` (the arithmetic the printed
+numbers should satisfy) and, for a matrix form, `variants.csv` (rows some reports print
+instead of others).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import csv
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 # The numbering that opens a label, in the order they nest: 一、 （一） 1. 其中：
@@ -44,6 +46,7 @@ class Indicator:
     marker_kind: MarkerKind
     marker: str
     text: str  # the label without its numbering, for fuzzy matching
+    alternates: tuple[str, ...] = ()  # other wordings reports print for this row
 
     @property
     def is_heading(self) -> bool:
@@ -53,7 +56,10 @@ class Indicator:
 
 @dataclass(frozen=True)
 class Rule:
-    kind: Literal["sum", "le"]
+    """`sum`: target = Σ terms; `sum_le`: Σ terms ≤ target (其中 rows that need not add up);
+    `le`: each term ≤ target. A term written `-CODE` is subtracted."""
+
+    kind: Literal["sum", "sum_le", "le"]
     target: str
     terms: tuple[str, ...]
     note: str = ""
@@ -73,16 +79,25 @@ class Catalogue:
         return [i.code for i in self.indicators]
 
 
-def _read_csv(name: str) -> list[dict[str, str]]:
-    text = resources.files("models.catalogues").joinpath(name).read_text(encoding="utf-8")
-    return list(csv.DictReader(text.splitlines()))
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.read_text(encoding="utf-8").splitlines()))
+
+
+def read_rules(folder: Path) -> tuple[Rule, ...]:
+    return tuple(
+        Rule(kind=r["kind"], target=r["target"], terms=tuple(r["terms"].split()), note=r["note"])  # type: ignore[arg-type]
+        for r in _read_csv(folder / "rules.csv")
+    )
 
 
 @cache
-def load_catalogue(catalogue_id: str = "GK2008") -> Catalogue:
-    stem = catalogue_id.lower()
+def read_list_catalogue(
+    folder: Path, catalogue_id: str, alternates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> Catalogue:
+    """A list form: `indicators.csv` with code,parent,label,unit (one row per code)."""
+    other = dict(alternates)
     indicators = []
-    for index, row in enumerate(_read_csv(f"{stem}-indicators.csv")):
+    for index, row in enumerate(_read_csv(folder / "indicators.csv")):
         kind, marker, text = split_marker(row["label"])
         indicators.append(
             Indicator(
@@ -94,18 +109,13 @@ def load_catalogue(catalogue_id: str = "GK2008") -> Catalogue:
                 marker_kind=kind,
                 marker=marker,
                 text=text,
+                alternates=other.get(row["code"], ()),
             )
         )
-    rules = tuple(
-        Rule(kind=r["kind"], target=r["target"], terms=tuple(r["terms"].split()), note=r["note"])  # type: ignore[arg-type]
-        for r in _read_csv(f"{stem}-rules.csv")
-    )
-    return Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=rules)
+    return Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=read_rules(folder))
 
 
-# -- the 2019+ forms: matrix tables whose codes are <row>@<column> -----------------------------
-
-MATRIX_TEMPLATES = ("GK2019", "GK2021")
+# -- matrix forms (2019+, FJ2009): ruled tables whose codes are <row>@<column> ------------------
 
 
 @dataclass(frozen=True)
@@ -129,12 +139,13 @@ class MatrixRow:
     units: tuple[str, ...]  # per column
     index: int  # position among the rows of the catalogue
     replaces: tuple[str, ...] = ()  # a variant row printed instead of these rows' codes
+    alternates: tuple[str, ...] = ()  # other wordings of its label that reports print
 
     @property
     def leaf(self) -> Indicator:
         """The printed row label as an Indicator, for the label matcher of `mapping`."""
         kind, marker, text = split_marker(self.path[-1])
-        return Indicator(self.code, None, self.path[-1], self.units[0], self.index, kind, marker, text)
+        return Indicator(self.code, None, self.path[-1], self.units[0], self.index, kind, marker, text, self.alternates)
 
     def code_of(self, column: MatrixColumn) -> str:
         return f"{self.code}@{column.key}"
@@ -157,7 +168,7 @@ class MatrixCatalogue:
         return list(dict.fromkeys(r.table for r in self.rows))
 
 
-def _matrix_rows(records: list[dict[str, str]]) -> list[MatrixRow]:
+def _matrix_rows(records: list[dict[str, str]], alternates: dict[str, tuple[str, ...]]) -> list[MatrixRow]:
     grouped: dict[str, list[dict[str, str]]] = {}
     for record in records:
         grouped.setdefault(record["code"].split("@")[0], []).append(record)
@@ -165,18 +176,21 @@ def _matrix_rows(records: list[dict[str, str]]) -> list[MatrixRow]:
     for index, (code, cells) in enumerate(grouped.items()):
         columns = tuple(MatrixColumn(c["code"].split("@")[1], c["column"]) for c in cells)
         path = tuple(cells[0]["row"].split("/"))
-        rows.append(MatrixRow(code, cells[0]["table"], path, columns, tuple(c["unit"] for c in cells), index))
+        units = tuple(c["unit"] for c in cells)
+        rows.append(
+            MatrixRow(code, cells[0]["table"], path, columns, units, index, alternates=alternates.get(code, ()))
+        )
     return rows
 
 
-def _matrix_variants(stem: str, rows: list[MatrixRow]) -> list[MatrixRow]:
-    """`<id>-variants.csv`: code,row,replaces — a row printed in place of others, with their columns."""
-    name = f"{stem}-variants.csv"
-    if not resources.files("models.catalogues").joinpath(name).is_file():
+def _matrix_variants(folder: Path, rows: list[MatrixRow]) -> list[MatrixRow]:
+    """`variants.csv`: code,row,replaces — a row printed in place of others, with their columns."""
+    path = folder / "variants.csv"
+    if not path.is_file():
         return []
     by_code = {r.code: r for r in rows}
     variants = []
-    for record in _read_csv(name):
+    for record in _read_csv(path):
         replaced = tuple(record["replaces"].split())
         model = by_code[replaced[0]]
         variants.append(
@@ -199,22 +213,21 @@ def _matrix_label(path: tuple[str, ...], column: MatrixColumn) -> str:
 
 
 @cache
-def load_matrix_catalogue(catalogue_id: str) -> MatrixCatalogue:
-    """GK2019 or GK2021: the spec's code,table,row,column,unit file and its identities."""
-    stem = catalogue_id.lower()
-    rows = _matrix_rows(_read_csv(f"{stem}-indicators.csv"))
+def read_matrix_catalogue(
+    folder: Path, catalogue_id: str, alternates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> MatrixCatalogue:
+    """A matrix form: `indicators.csv` with code,table,row,column,unit, its rules and variants."""
+    rows = _matrix_rows(_read_csv(folder / "indicators.csv"), dict(alternates))
     indicators = []
     for row in rows:
         for column, unit in zip(row.columns, row.units, strict=True):
             label = _matrix_label(row.path, column)
             kind, marker, text = split_marker(row.path[-1])
-            indicators.append(Indicator(row.code_of(column), None, label, unit, len(indicators), kind, marker, text))
-    rules = tuple(
-        Rule(kind=r["kind"], target=r["target"], terms=tuple(r["terms"].split()), note=r["note"])  # type: ignore[arg-type]
-        for r in _read_csv(f"{stem}-rules.csv")
-    )
-    catalogue = Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=rules)
-    return MatrixCatalogue(catalogue, tuple(rows), tuple(_matrix_variants(stem, rows)))
+            indicators.append(
+                Indicator(row.code_of(column), None, label, unit, len(indicators), kind, marker, text, row.alternates)
+            )
+    catalogue = Catalogue(id=catalogue_id, indicators=tuple(indicators), rules=read_rules(folder))
+    return MatrixCatalogue(catalogue, tuple(rows), tuple(_matrix_variants(folder, rows)))
 
 
 def variant_indicators(catalogue: MatrixCatalogue, variant: MatrixRow) -> list[Indicator]:

@@ -42,6 +42,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from models.schemas import FieldStatus
+
 # Named constraints so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -79,13 +81,6 @@ class DocumentStatus(enum.StrEnum):
 # Statuses after which the worker has nothing left to do for a document.
 FINISHED_STATUSES = frozenset({DocumentStatus.extracted, DocumentStatus.needs_review, DocumentStatus.verified})
 TERMINAL_STATUSES = FINISHED_STATUSES | {DocumentStatus.failed}
-
-
-class FieldStatus(enum.StrEnum):
-    accepted = "accepted"
-    review = "review"
-    corrected = "corrected"
-    confirmed = "confirmed"
 
 
 class ReviewState(enum.StrEnum):

@@ -6,14 +6,24 @@ and serves them. Additions are allowed by the contract; removals need a schema b
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = "1"
 
-# accepted/review come from the pipeline; corrected/confirmed are set by human review (the service).
-FieldStatus = Literal["accepted", "review", "corrected", "confirmed"]
+
+class FieldStatus(StrEnum):
+    """accepted/review come from the pipeline; corrected/confirmed are set by human review
+    (the service). The result JSON and the database hold the same values."""
+
+    accepted = "accepted"
+    review = "review"
+    corrected = "corrected"
+    confirmed = "confirmed"
+
+
 DocumentResultStatus = Literal["extracted", "needs_review"]
 Number = int | float
 
@@ -66,6 +76,10 @@ class RunInfo(BaseModel):
     thresholds: dict[str, float]
     seconds: float
     page_seconds: float
+    stage_seconds: dict[str, float] = Field(
+        default_factory=dict,
+        description="seconds per stage: load, prepare, find_tables, detect, read, map, metadata, decide",
+    )
 
 
 class ExtractionResult(BaseModel):

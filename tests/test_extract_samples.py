@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from docextract.cli import app
-from models.catalogue import load_catalogue
+from models.template import load_catalogue
 from tests.conftest import SAMPLES, sample_gt
-from worker.pipeline.route import SETTLED_BY_SUM
+from worker.pipeline.reasons import Reason
 from worker.pipeline.validate import check_rules, corroborated
 
 pytestmark = pytest.mark.ocr
@@ -38,8 +38,8 @@ def test_fields_under_a_seal_are_flagged_and_reviewed_unless_a_sum_settles_them(
     assert flagged == set(gt["seal_covered_codes"])
     values = {f.code: f.value for f in result.fields}
     # In doubt before arithmetic: any reason a sum may settle (kept on record once settled).
-    doubts = {f.code: f.reasons for f in result.fields if set(f.reasons) & SETTLED_BY_SUM}
-    settled = corroborated(check_rules(values, load_catalogue("GK2008")), values, doubts)
+    doubts = {f.code: f.reasons for f in result.fields if any(Reason(r).settled_by_sum for r in f.reasons)}
+    settled = corroborated(check_rules(values, load_catalogue("GK2008").rules), values, doubts)
     for code in flagged:
         field = result.field(code)
         assert field.status == ("accepted" if code in settled else "review"), code

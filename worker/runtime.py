@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 class ExtractorLike(Protocol):
     def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
     ) -> ExtractionResult: ...
 
 

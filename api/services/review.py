@@ -28,9 +28,8 @@ from sqlalchemy.orm import Session
 from api.services import pages
 from api.services.errors import Conflict, NotFound
 from api.services.export import as_number
-from docextract.settings import LimitSettings
+from docextract.settings import LimitSettings, get_settings
 from models.aliases import record_alias
-from models.catalogue import load_catalogue
 from models.db import (
     ApiKey,
     Correction,
@@ -43,14 +42,12 @@ from models.db import (
     ReviewState,
     utcnow,
 )
+from models.template import registry
 from worker.pipeline.mapping import normalize_label
+from worker.pipeline.reasons import Reason
 from worker.pipeline.validate import RuleCheck, check_rules, reasons_by_code
 from worker.storage import ContentStore
 
-# The reasons the validate stage gives (`RuleCheck.reason`): recomputed after each decision.
-VALIDATION_REASONS = frozenset({"sum_mismatch", "exceeds_parent"})
-# The routing reason of a row matched with a low label similarity (`worker.pipeline.route`).
-LOW_LABEL_MATCH = "low_label_match"
 DECIDED = frozenset({FieldStatus.corrected.value, FieldStatus.confirmed.value})
 
 
@@ -223,7 +220,7 @@ def decide(
         )
     )
     field.status = (FieldStatus.confirmed if confirm else FieldStatus.corrected).value
-    if LOW_LABEL_MATCH in field.reasons and field.label_read and document.template_id:
+    if Reason.LOW_LABEL_MATCH in field.reasons and field.label_read and document.template_id:
         record_alias(session, document.template_id, normalize_label(field.label_read), field.code, key.id)
     session.flush()
     until = now + timedelta(seconds=lease_seconds)
@@ -277,7 +274,7 @@ def revalidate(
         was, now_flags = flags_before.get(row.code, []), flags_after.get(row.code, [])
         if was == now_flags:
             continue
-        row.reasons = [r for r in row.reasons if r not in VALIDATION_REASONS] + now_flags
+        row.reasons = [r for r in row.reasons if not Reason(r).from_rules] + now_flags
         if row.status == FieldStatus.accepted.value and set(now_flags) - set(was):
             row.status = FieldStatus.review.value
             item = ReviewItem(
@@ -291,19 +288,10 @@ def revalidate(
 
 
 def rule_checks(template_id: str | None, values: dict[str, float | None]) -> list[RuleCheck]:
-    """The template's rules on these values, as the validate stage checks them.
-
-    Only catalogues of the GK2008 kind (a `label` per code, plain sums) are checked here; a
-    template whose catalogue does not load that way (the 2019+ matrix forms, whose identities
-    have signed terms) is not re-checked after a decision.
-    """
-    if not template_id:
-        return []
-    try:
-        catalogue = load_catalogue(template_id)
-    except (FileNotFoundError, KeyError):
-        return []
-    return check_rules(values, catalogue)
+    """The template's rules on these values, as the decide stage checks them (every
+    registered form: a deployment's own too); none for a template no longer registered."""
+    template = registry(tuple(get_settings().templates.dirs)).get(template_id or "")
+    return check_rules(values, template.catalogue.rules) if template is not None else []
 
 
 def _value_before(session: Session, field: FieldRow) -> float | None:

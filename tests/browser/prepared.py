@@ -17,8 +17,8 @@ from typing import Any
 
 from docextract.settings import LimitSettings
 from fixtures.generate import generate_document
-from models.catalogue import load_catalogue
 from models.schemas import ExtractionResult, FieldResult, Number, ReportInfo, TemplateInfo
+from models.template import load_catalogue
 from worker.pipeline.load import open_document
 from worker.pipeline.validate import check_rules, reasons_by_code
 
@@ -63,7 +63,7 @@ class PreparedExtractor:
         self.truths[hashlib.sha256(path.read_bytes()).hexdigest()] = (truth, misreads)
 
     def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
     ) -> ExtractionResult:
         self.calls += 1
         with open_document(path, LimitSettings(), filename) as document:
@@ -76,7 +76,7 @@ def prepared_result(truth: dict[str, Any], misreads: dict[str, Misread], source:
     catalogue = load_catalogue(truth["template"])
     values = {code: truth["fields"].get(code) for code in catalogue.codes}
     values |= {code: m.value for code, m in misreads.items()}
-    flagged = reasons_by_code(check_rules(values, catalogue))
+    flagged = reasons_by_code(check_rules(values, catalogue.rules))
     fields = []
     for indicator in catalogue.indicators:
         misread = misreads.get(indicator.code)

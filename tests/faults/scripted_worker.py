@@ -34,7 +34,7 @@ class PoisonError(RuntimeError):
 
 class ScriptedExtractor(FakeExtractor):
     def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
     ) -> ExtractionResult:
         data = path.read_bytes()
         if b"DX-POISON-KILL" in data:

@@ -1,8 +1,9 @@
 import numpy as np
 
-from models.catalogue import load_catalogue
+from models.template import load_catalogue
+from worker.pipeline.cells import CellRead
 from worker.pipeline.mapping import align, label_similarity, map_rows
-from worker.pipeline.rows import CellRead, TableRow
+from worker.pipeline.rows import TableRow
 
 CATALOGUE = load_catalogue("GK2008")
 

@@ -1,13 +1,14 @@
 """Matrix mapping on read tables built by hand: deviations real reports print."""
 
 from fixtures.matrix import generate_matrix_document
-from models.catalogue import load_matrix_catalogue
+from models.template import load_matrix_catalogue
+from worker.pipeline.cells import CellRead
 from worker.pipeline.extract import Extractor
 from worker.pipeline.load import open_document
 from worker.pipeline.matrix import MatrixCell, MatrixTable
 from worker.pipeline.matrix_mapping import ReadTable, map_matrix
 from worker.pipeline.ocr import TextRead
-from worker.pipeline.rows import CellRead
+from worker.pipeline.readers import Stopwatch
 
 COLUMNS = ("natural", "business", "research", "public_interest", "legal_service", "other", "total")
 
@@ -172,7 +173,7 @@ def test_headers_of_the_form_without_its_rows_give_no_template(tmp_path):
     generate_matrix_document(1, 0, tmp_path)
     extractor = Extractor(engine=_EveryCellSays("自然人"))
     with open_document(tmp_path / "synth_gk2021_001.pdf", extractor.settings.limits) as document:
-        guess, _ = extractor._detect_template(extractor._find_table_pages(document))
+        guess, _ = extractor._detect_template(extractor._find_table_pages(document, Stopwatch()))
     assert guess is not None and guess.id == "GK2021"  # the matrix path runs, and maps nothing
     result = extractor.extract_file(tmp_path / "synth_gk2021_001.pdf")
     assert (result.template, result.fields, result.status) == (None, [], "needs_review")

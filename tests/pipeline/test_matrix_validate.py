@@ -1,8 +1,7 @@
 """The identities of the 2019+ tables: flagged with exact reasons, never fixed."""
 
-from models.catalogue import load_catalogue, load_matrix_catalogue
-from worker.pipeline.matrix_validate import check_identities
-from worker.pipeline.validate import implied_values, reasons_by_code
+from models.template import load_catalogue, load_matrix_catalogue
+from worker.pipeline.validate import check_rules, implied_values, reasons_by_code
 
 COLUMNS = ("natural", "business", "research", "public_interest", "legal_service", "other")
 OUTCOMES = ("3.3.1", "3.3.2", "3.3.3.1", "3.3.4.1", "3.3.5.2", "3.3.6.3")
@@ -27,12 +26,12 @@ def _consistent(template: str = "GK2021") -> dict[str, int | None]:
 
 
 def _failed(values: dict, template: str = "GK2021") -> dict[str, list[str]]:
-    return reasons_by_code(check_identities(values, load_matrix_catalogue(template).catalogue.rules))
+    return reasons_by_code(check_rules(values, load_matrix_catalogue(template).catalogue.rules))
 
 
 def test_a_consistent_table_passes_every_identity():
     for template in ("GK2021", "GK2019"):
-        checks = check_identities(_consistent(template), load_matrix_catalogue(template).catalogue.rules)
+        checks = check_rules(_consistent(template), load_matrix_catalogue(template).catalogue.rules)
         assert len(checks) == len(load_matrix_catalogue(template).catalogue.rules) - (template == "GK2021")
         assert all(c.holds for c in checks)
 
@@ -40,7 +39,7 @@ def test_a_consistent_table_passes_every_identity():
 def test_column_identity_one_plus_two_equals_total_plus_four():
     values = _consistent()
     values["GK2021-3.2@research"] = 4  # 6 + 4 ≠ 6 + 1; the row total 二 is now off as well
-    checks = [c for c in check_identities(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
+    checks = [c for c in check_rules(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
     assert [(c.rule.target, c.expected, c.actual) for c in checks] == [
         ("GK2021-3.3.7@research", 9, 6),
         ("GK2021-3.2@total", 9, 6),
@@ -62,7 +61,7 @@ def test_outcome_rows_must_add_up_to_the_total_row():
     values = _consistent()
     values["GK2021-3.3.3.1@other"] = 2
     values["GK2021-3.3.3.1@total"] = 7  # its row still adds up; column (七) does not
-    checks = [c for c in check_identities(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
+    checks = [c for c in check_rules(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
     assert [(c.rule.target, c.expected, c.actual) for c in checks] == [
         ("GK2021-3.3.7@other", 7, 6),
         ("GK2021-3.3.7@total", 37, 36),
@@ -85,7 +84,7 @@ def test_a_target_not_printed_is_not_checked_and_a_blank_term_counts_zero():
     values["GK2021-4.review@total"] = None  # 总计 blank: its rule is not checked
     values["GK2021-3.3.1@business"] = None  # blank: 0 in its row (5 = 5) and in its column (5 ≠ 6)
     values["GK2021-3.3.1@total"] = 5
-    checks = [c for c in check_identities(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
+    checks = [c for c in check_rules(values, load_matrix_catalogue("GK2021").catalogue.rules) if not c.holds]
     assert [(c.rule.target, c.expected, c.actual) for c in checks] == [
         ("GK2021-3.3.7@business", 5, 6),
         ("GK2021-3.3.7@total", 35, 36),

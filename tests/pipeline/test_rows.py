@@ -8,23 +8,23 @@ import pytest
 from PIL import Image, ImageDraw
 
 from fixtures.fonts import ASCII_FACES, CJK_FACES, load_font
-from worker.pipeline.ocr import TextRead
-from worker.pipeline.rows import (
+from worker.pipeline.cells import (
     CellRead,
     Pitch,
     Placement,
-    _is_slanted_stroke,
-    _numbers_ink,
-    _reread_digits,
     clean_cell,
     is_dash,
+    is_slanted_stroke,
     isolate_digits,
     learn_pitch,
     learn_placement,
     number_width,
+    numbers_ink,
     print_darkness,
+    reread_digits,
     too_wide,
 )
+from worker.pipeline.ocr import TextRead
 
 DPI = 200
 
@@ -109,15 +109,15 @@ def _strokes(*lines: tuple[tuple[int, int], tuple[int, int]]) -> tuple[np.ndarra
 
 
 def test_a_slash_leaning_a_little_is_told_from_a_one():
-    assert _is_slanted_stroke(*_strokes(((64, 8), (59, 30))))  # "/" leaning 13°, as a fax prints it
-    assert not _is_slanted_stroke(*_strokes(((60, 8), (60, 30)), ((60, 8), (55, 13))))  # a 1 with its flag
-    assert not _is_slanted_stroke(*_strokes(((60, 8), (61, 30))))  # upright
+    assert is_slanted_stroke(*_strokes(((64, 8), (59, 30))))  # "/" leaning 13°, as a fax prints it
+    assert not is_slanted_stroke(*_strokes(((60, 8), (60, 30)), ((60, 8), (55, 13))))  # a 1 with its flag
+    assert not is_slanted_stroke(*_strokes(((60, 8), (61, 30))))  # upright
 
 
 def test_a_small_seven_whose_bar_fits_the_stroke_line_is_not_a_slash():
     # 9 × 14 px, as a 150 dpi scan prints it: the bar is short enough to fit one line.
     cell, box = _strokes(((58, 8), (63, 8)), ((63, 8), (58, 21)))
-    assert not _is_slanted_stroke(cell, box)
+    assert not is_slanted_stroke(cell, box)
 
 
 def _glyph(face, size: int, text: str) -> tuple[np.ndarray, tuple[int, int, int, int]]:
@@ -132,9 +132,9 @@ def test_slashes_are_told_from_1_4_7_in_every_report_font():
     faces = sorted({f for pair in CJK_FACES.values() for f in pair} | set(ASCII_FACES.values()), key=str)
     for face in faces:
         for size in (14, 20, 28):
-            assert _is_slanted_stroke(*_glyph(face, size, "/")), (face, size)
+            assert is_slanted_stroke(*_glyph(face, size, "/")), (face, size)
             for digit in "147":
-                assert not _is_slanted_stroke(*_glyph(face, size, digit)), (face, size, digit)
+                assert not is_slanted_stroke(*_glyph(face, size, digit)), (face, size, digit)
 
 
 def test_a_flat_stroke_is_a_dash_and_digits_are_not():
@@ -218,14 +218,14 @@ def test_only_values_read_as_no_clear_number_are_read_again_from_their_digits():
     cells = {0: marked, 1: _value_cell("52"), 2: np.full((60, 300), 235, np.uint8), 3: _value_cell("/")}
     reads = {0: _read("x36", 0.6), 1: _read("52", 0.99), 2: CellRead.empty(), 3: _read("/", 0.7)}
     engine = _Reads("36")
-    numbers = _numbers_ink(cells, placement, None)
-    again = _reread_digits(cells, reads, numbers, engine)
+    numbers = numbers_ink(cells, placement, None)
+    again = reread_digits(cells, reads, numbers, engine)
     assert len(engine.crops) == 1  # the clear number, the blank cell and the slash are not read again
     assert (again[0].text, again[0].isolated) == ("36", True)
     assert again[1] == reads[1] and again[2] == reads[2] and again[3] == reads[3]
-    assert _reread_digits(cells, reads, numbers, _Reads("忆"))[0] == reads[0]  # still no number: kept
-    unlearnt = _numbers_ink(cells, None, None)
-    assert _reread_digits(cells, reads, unlearnt, engine) == reads  # nothing learnt, nothing re-read
+    assert reread_digits(cells, reads, numbers, _Reads("忆"))[0] == reads[0]  # still no number: kept
+    unlearnt = numbers_ink(cells, None, None)
+    assert reread_digits(cells, reads, unlearnt, engine) == reads  # nothing learnt, nothing re-read
 
 
 def test_the_page_print_darkness_ignores_empty_and_blank_cells():
@@ -236,13 +236,13 @@ def test_the_page_print_darkness_ignores_empty_and_blank_cells():
 
 
 def test_on_a_faint_page_paler_strokes_count_as_ink():
-    from worker.pipeline.rows import _ink_mask
+    from worker.pipeline.cells.ink import ink_mask
 
     cell = np.full((40, 100), 240, np.uint8)
     cell[10:30, 20:23] = 212  # 28 grey levels below the paper
-    assert not _ink_mask(cell)[0].any()  # 40 below the paper by default
-    assert not _ink_mask(cell, darkness=60)[0].any()  # beside dark print, a mark that pale is not print
-    ink, _ = _ink_mask(cell, darkness=160)  # faint print (80 below the paper): a quarter of that, 20
+    assert not ink_mask(cell)[0].any()  # 40 below the paper by default
+    assert not ink_mask(cell, darkness=60)[0].any()  # beside dark print, a mark that pale is not print
+    ink, _ = ink_mask(cell, darkness=160)  # faint print (80 below the paper): a quarter of that, 20
     assert ink[10:30, 20:23].all() and ink.sum() == 60 * 255
 
 

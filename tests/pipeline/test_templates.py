@@ -1,9 +1,15 @@
 """Template detection from header and first-column texts, and the title of 2019+ reports."""
 
-from models.catalogue import load_catalogue
+from functools import partial
+
+from models.template import load_catalogue, registry
 from worker.pipeline.metadata import parse_title
 from worker.pipeline.ocr import DetectedLine, TextRead
-from worker.pipeline.templates import detect_template, is_decided
+from worker.pipeline.templates import Vocabulary, is_decided, is_form_text
+from worker.pipeline.templates import detect_template as detect
+
+VOCABULARY = Vocabulary.of(registry().values())
+detect_template = partial(detect, vocabulary=VOCABULARY)
 
 GK2021_PROBE = [
     "第二十条第（一）项",
@@ -41,18 +47,19 @@ def test_gk2008_labels_detect_gk2008():
     labels = [i.label for i in load_catalogue("GK2008").indicators[:12]]
     guess = detect_template(["统计指标", "单位", "统计数", *labels])
     assert guess is not None and guess.id == "GK2008"
-    assert guess.votes["GK2008"] == 12
+    assert guess.votes["GK2008"] == guess.own["GK2008"] == 12
     assert guess.confidence == 1.0
 
 
 def test_2021_headers_detect_gk2021_and_2019_headers_gk2019():
     gk2021 = detect_template(GK2021_PROBE)
     assert gk2021 is not None
-    assert (gk2021.id, gk2021.votes["GK2021"], gk2021.votes["GK2019"]) == ("GK2021", 5, 0)
+    assert (gk2021.id, gk2021.own["GK2021"], gk2021.own["GK2019"]) == ("GK2021", 5, 0)
+    assert gk2021.votes["GK2021"] == gk2021.voted == 12  # shared phrases count for both forms; 规章 for none
     assert gk2021.confidence == 1.0
     gk2019 = detect_template(GK2019_PROBE)
     assert gk2019 is not None
-    assert (gk2019.id, gk2019.votes["GK2019"], gk2019.votes["GK2021"]) == ("GK2019", 10, 0)
+    assert (gk2019.id, gk2019.own["GK2019"], gk2019.own["GK2021"]) == ("GK2019", 10, 0)
     assert gk2019.confidence == 1.0
 
 
@@ -97,10 +104,12 @@ def test_probing_stops_once_enough_votes_agree():
 
 
 def test_form_text_is_a_phrase_of_one_of_the_forms():
-    from worker.pipeline.templates import is_form_text
+    def form_text(text: str) -> bool:
+        return is_form_text(text, VOCABULARY)
 
-    assert is_form_text("本年制发件数")
-    assert is_form_text("（三）申请答复数")  # GK2008's labels, numbering aside
-    assert not is_form_text("统计数")
-    assert not is_form_text("1024")
-    assert not is_form_text("主动")
+    assert form_text("本年制发件数")
+    assert form_text("（三）申请答复数")  # GK2008's labels, numbering aside
+    assert form_text("历年累计")  # FJ2009's header
+    assert not form_text("统计数")
+    assert not form_text("1024")
+    assert not form_text("主动")

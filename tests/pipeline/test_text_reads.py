@@ -5,10 +5,11 @@ import numpy as np
 from rapidocr.ch_ppocr_rec.main import TextRecognizer
 
 from tests.pipeline.drawing import ROWS, table_page
+from worker.pipeline.cells import CellRead, read_text
 from worker.pipeline.layout import find_grid
 from worker.pipeline.ocr import CtcDecoder, RapidOcrEngine, TextRead
 from worker.pipeline.preprocess import prepare_page
-from worker.pipeline.rows import CellRead, read_rows, read_text
+from worker.pipeline.rows import read_rows
 
 
 class _Recorder:

@@ -21,10 +21,10 @@ from api.config import ApiSettings
 from api.main import create_app
 from api.services.keys import create_key
 from docextract.settings import LimitSettings, Settings
-from models.catalogue import load_catalogue
 from models.db import Role, make_engine
 from models.migrations import upgrade
 from models.schemas import ExtractionResult, FieldResult, ReportInfo, TemplateInfo
+from models.template import load_catalogue
 from worker.config import WorkerSettings
 from worker.pipeline.load import open_document
 from worker.runtime import Runtime
@@ -120,7 +120,7 @@ class FakeExtractor:
         self.calls = 0
 
     def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
     ) -> ExtractionResult:
         self.calls += 1
         self.aliases_seen = dict(aliases or {})

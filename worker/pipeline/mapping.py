@@ -26,7 +26,7 @@ _SKIP_ROW = -0.35  # an extra row (header, stray line) costs this much
 _SKIP_CODE = -0.30  # a catalogue row that is not in the table
 # A read this close to a label maps without lowering a field's confidence much (route
 # scales it by the label similarity): a squeezed first read that close is kept.
-_SURE_LABEL = 0.9
+SURE_LABEL = 0.9
 
 
 @dataclass(frozen=True)
@@ -59,13 +59,19 @@ def label_similarity(read: str, indicator: Indicator) -> float:
     read_norm = normalize_label(read)
     if not read_norm:
         return 0.0
-    full = fuzz.ratio(read_norm, normalize_label(indicator.label)) / 100
     _, marker, rest = split_marker(read_norm)
-    text = fuzz.ratio(rest, normalize_label(indicator.text)) / 100
-    similarity = max(full, text * 0.95)
+    wordings = [(indicator.label, indicator.text), *((a, split_marker(a)[2]) for a in indicator.alternates)]
+    similarity = max(_wording_similarity(read_norm, rest, label, text) for label, text in wordings)
     if marker and indicator.marker and normalize_label(marker)[:-1] == normalize_label(indicator.marker)[:-1]:
         similarity = min(1.0, similarity + 0.05)
     return similarity
+
+
+def _wording_similarity(read: str, rest: str, label: str, text: str) -> float:
+    """`read` against a label in full, and `rest` (the read without its numbering) against
+    the label's `text` without numbering (a little less: the numbering says something too)."""
+    full = fuzz.ratio(read, normalize_label(label)) / 100
+    return max(full, fuzz.ratio(rest, normalize_label(text)) / 100 * 0.95)
 
 
 def is_catalogue_label(read: str, catalogue: Catalogue, aliases: Mapping[str, str] | None = None) -> bool:
@@ -73,7 +79,7 @@ def is_catalogue_label(read: str, catalogue: Catalogue, aliases: Mapping[str, st
     reviewers accepted): a read good enough to map by."""
     if aliases and normalize_label(read) in aliases:
         return True
-    return any(label_similarity(read, indicator) >= _SURE_LABEL for indicator in catalogue.indicators)
+    return any(label_similarity(read, indicator) >= SURE_LABEL for indicator in catalogue.indicators)
 
 
 def _gain(row: TableRow, indicator: Indicator, aliases: Mapping[str, str]) -> tuple[float, float]:
@@ -101,7 +107,7 @@ def map_rows(rows: list[TableRow], catalogue: Catalogue, aliases: Mapping[str, s
             gains[i, j], sims[i, j] = _gain(row, indicator, aliases or {})
     pairs = align(gains, _SKIP_ROW, np.full(m, _SKIP_CODE))
     placed = _placed(pairs, sims, [normalize_unit(r.unit.text) for r in rows], indicators)
-    matched = {j: (rows[i], max(float(sims[i, j]), _SURE_LABEL if j in placed else 0.0)) for j, i in pairs.items()}
+    matched = {j: (rows[i], max(float(sims[i, j]), SURE_LABEL if j in placed else 0.0)) for j, i in pairs.items()}
     return [
         RowMatch(indicator=ind, row=matched[k][0], similarity=matched[k][1])
         if k in matched
@@ -118,9 +124,9 @@ def _placed(pairs: dict[int, int], sims: np.ndarray, units: list[str], indicator
     placed = set()
     for slot, row in pairs.items():
         before, after = pairs.get(slot - 1), pairs.get(slot + 1)
-        if sims[row, slot] >= _SURE_LABEL or before != row - 1 or after != row + 1:
+        if sims[row, slot] >= SURE_LABEL or before != row - 1 or after != row + 1:
             continue
-        neighbours_sure = sims[before, slot - 1] >= _SURE_LABEL and sims[after, slot + 1] >= _SURE_LABEL
+        neighbours_sure = sims[before, slot - 1] >= SURE_LABEL and sims[after, slot + 1] >= SURE_LABEL
         if neighbours_sure and units[row] in ("", normalize_unit(indicators[slot].unit)):
             placed.add(slot)
     return placed

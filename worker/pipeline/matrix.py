@@ -20,21 +20,21 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
-from worker.pipeline.layout import cell_image
-from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
-from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.rows import (
+from worker.pipeline.cells import (
     DASH_READ,
     CellRead,
     Plausible,
-    _combine,
-    _ink_lines,
-    _pad_crop,
     clean_cell,
+    combine_reads,
+    ink_lines,
     is_dash,
+    pad_crop,
     read_lines,
     read_text,
 )
+from worker.pipeline.layout import cell_image
+from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
+from worker.pipeline.preprocess import PreparedPage
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
 
@@ -233,7 +233,7 @@ def read_cells(
         if is_dash(image, page.dpi):
             by_cell[cell] = [DASH_READ]
             continue
-        lines[cell] = [_pad_crop(image, box) for box in _ink_lines(image, page.dpi, split_lines=True)]
+        lines[cell] = [pad_crop(image, box) for box in ink_lines(image, page.dpi, split_lines=True)]
     by_cell |= read_text(lines, engine, plausible) if alphabet is None else read_lines(lines, engine, alphabet=alphabet)
-    fresh = {cell: _combine(by_cell.get(cell, [])) for cell in todo}
+    fresh = {cell: combine_reads(by_cell.get(cell, [])) for cell in todo}
     return {cell: known[cell] if cell in known else fresh[cell] for cell in cells}

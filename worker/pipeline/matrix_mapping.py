@@ -8,27 +8,33 @@ global sequence alignment as `mapping` (order + fuzzy label + numbering, 1、 re
 so a garbled, wrapped or misspelt label lands on its row and a missing row shifts
 nothing; a variant row (（六）其他处理 printed as one row) competes with the rows it
 replaces. Columns follow the print order when their count is the catalogue's, else their
-header text. Table 四 has no row labels: its 15 values (in one row, or in rows of five or
-ten) are split into three groups of five under the 行政复议 / 未经复议直接起诉 / 复议后起诉 headers.
+header text. A label cell holding a unit alone (条, 件, 万元: forms with a 计量单位 column) is
+the row's unit, not its label. A table without row labels (GK2019/GK2021's 四, named by the
+template) has its 15 values (in one row, or in rows of five or ten) split into three groups
+of five under the 行政复议 / 未经复议直接起诉 / 复议后起诉 headers. A row the template lists
+as optional, skipped between two rows read for sure, is reported absent (not printed).
 """
 
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from rapidfuzz import fuzz
 
 from models.catalogue import MatrixCatalogue, MatrixColumn, MatrixRow
-from worker.pipeline.mapping import align, label_similarity, normalize_label
+from worker.pipeline.cells import CellRead
+from worker.pipeline.mapping import SURE_LABEL, align, label_similarity, normalize_label, normalize_unit
 from worker.pipeline.matrix import MatrixCell, MatrixTable
-from worker.pipeline.rows import CellRead
 from worker.pipeline.values import parse_value
 
 _SKIP_BAND = -0.35
 _SKIP_ROW = -0.30
 _GROUP_SIZE = 5  # table 四: 结果维持 结果纠正 其他结果 尚未审结 总计
+# What a 计量单位 cell prints: a label cell holding one of these alone is the row's unit.
+UNIT_WORDS = frozenset({"条", "件", "次", "篇", "个", "人", "项", "元", "万元", "家", "份", "—"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,7 @@ class DataBand:
     labels: tuple[str, ...]  # label texts, outermost first (merged parents included)
     values: tuple[MatrixCell, ...]
     header: tuple[tuple[MatrixCell, str], ...]  # cells of the closest header band above
+    unit: str | None = None  # the unit cell's text, where the table has a unit column
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,8 @@ class CellMatch:
     cell: MatrixCell | None
     read: CellRead | None
     similarity: float  # label (or group header) similarity of its row
+    label: str | None = None  # the row's label as read
+    unit: str | None = None  # the row's unit cell as read
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,7 @@ class MatrixMapping:
     matches: dict[str, CellMatch]
     variants: tuple[MatrixRow, ...]  # variant rows found printed
     pages: tuple[int, ...]
+    absent: dict[str, str] = field(default_factory=dict)  # optional row not printed → the row after it
 
 
 def _is_value(read: CellRead) -> bool:
@@ -101,24 +111,30 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
             if len(cells) >= 2 and any(read.text(c) for c in cells):
                 header = tuple((c, read.text(c)) for c in cells)
             continue
-        data = DataBand(read.table.page, labels, tuple(values), header)
+        unit = None
+        if len(labels) >= 2 and normalize_unit(labels[-1]) in UNIT_WORDS:
+            labels, unit = labels[:-1], labels[-1]
+        data = DataBand(read.table.page, labels, tuple(values), header, unit)
         (labelled if labels else bare).append(data)
     return labelled, bare
 
 
-def _row_sequence(catalogue: MatrixCatalogue) -> list[MatrixRow]:
+def _row_sequence(catalogue: MatrixCatalogue, label_less: tuple[str, ...]) -> list[MatrixRow]:
     """Rows with labels, in print order; each variant right after the rows it replaces."""
     sequence: list[MatrixRow] = []
     for row in catalogue.rows:
-        if row.table.startswith("四"):
+        if row.table.startswith(label_less):
             continue
         sequence.append(row)
         sequence.extend(v for v in catalogue.variants if v.replaces[-1] == row.code)
     return sequence
 
 
-def _gain(band: DataBand, row: MatrixRow) -> tuple[float, float]:
-    similarity = label_similarity(band.labels[-1], row.leaf)
+def _gain(band: DataBand, row: MatrixRow, aliases: Mapping[str, str]) -> tuple[float, float]:
+    if aliases.get(normalize_label(band.labels[-1]), "").split("@")[0] == row.code:
+        similarity = 1.0  # a reviewer accepted this spelling for this row before
+    else:
+        similarity = label_similarity(band.labels[-1], row.leaf)
     gain = similarity - 0.5
     parents = [normalize_label(p) for p in band.labels[:-1]]
     if parents and len(row.path) > 1:
@@ -131,16 +147,35 @@ def _gain(band: DataBand, row: MatrixRow) -> tuple[float, float]:
     return gain, similarity
 
 
-def align_rows(bands: list[DataBand], rows: list[MatrixRow]) -> dict[int, tuple[DataBand, float]]:
-    """Global alignment of data bands to rows: row index → (band, label similarity)."""
+def align_rows(
+    bands: list[DataBand],
+    rows: list[MatrixRow],
+    optional: tuple[str, ...] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> dict[int, tuple[int, float]]:
+    """Global alignment of data bands to rows: row index → (band index, label similarity).
+    Variant rows and the template's `optional` rows cost nothing to skip."""
     n, m = len(bands), len(rows)
     gains, sims = np.zeros((n, m)), np.zeros((n, m))
     for i, band in enumerate(bands):
         for j, row in enumerate(rows):
-            gains[i, j], sims[i, j] = _gain(band, row)
-    skip_row = np.array([0.0 if r.replaces else _SKIP_ROW for r in rows])  # a variant is optional
+            gains[i, j], sims[i, j] = _gain(band, row, aliases or {})
+    skip_row = np.array([0.0 if r.replaces or r.code in optional else _SKIP_ROW for r in rows])
     matched = align(gains, _SKIP_BAND, skip_row)
-    return {j: (bands[i], float(sims[i, j])) for j, i in matched.items()}
+    return {j: (i, float(sims[i, j])) for j, i in matched.items()}
+
+
+def _absent(rows: list[MatrixRow], aligned: dict[int, tuple[int, float]], optional: tuple[str, ...]) -> dict[str, str]:
+    """Optional rows skipped between the rows before and after them, matched for sure to two
+    bands in a row: not printed (→ the code of the row after them)."""
+    absent = {}
+    for j, row in enumerate(rows):
+        if row.code not in optional or j in aligned or j + 1 >= len(rows) or j == 0:
+            continue
+        before, after = aligned.get(j - 1), aligned.get(j + 1)
+        if before and after and after[0] == before[0] + 1 and min(before[1], after[1]) >= SURE_LABEL:
+            absent[row.code] = rows[j + 1].code
+    return absent
 
 
 def assign_columns(band: DataBand, columns: tuple[MatrixColumn, ...]) -> dict[str, MatrixCell]:
@@ -188,24 +223,35 @@ def map_review_groups(bare: list[tuple[ReadTable, DataBand]], rows: list[MatrixR
     return found
 
 
-def map_matrix(tables: list[ReadTable], catalogue: MatrixCatalogue) -> MatrixMapping:
-    """One CellMatch per code of the catalogue (and of the variant rows found printed)."""
+def map_matrix(
+    tables: list[ReadTable],
+    catalogue: MatrixCatalogue,
+    label_less: tuple[str, ...] = ("四",),
+    optional: tuple[str, ...] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> MatrixMapping:
+    """One CellMatch per code of the catalogue (and of the variant rows found printed).
+    `label_less`: captions (their start) of tables without row labels; `optional`: row codes
+    a version of the form leaves out; `aliases`: label spellings reviewers accepted."""
     labelled: list[DataBand] = []
     bare: list[tuple[ReadTable, DataBand]] = []
     for read in tables:
         with_labels, without = split_bands(read)
         labelled.extend(with_labels)
         bare.extend((read, band) for band in without)
-    found = map_review_groups(bare, [r for r in catalogue.rows if r.table.startswith("四")])
-    sequence = _row_sequence(catalogue)
+    found = {}
+    if label_less:
+        found = map_review_groups(bare, [r for r in catalogue.rows if r.table.startswith(label_less)])
+    sequence = _row_sequence(catalogue, label_less)
     reads = {cell: r for t in tables for cell, r in t.reads.items()}
     variants = []
-    for index, (band, similarity) in align_rows(labelled, sequence).items():
-        row = sequence[index]
+    aligned = align_rows(labelled, sequence, optional, aliases)
+    for index, (band_index, similarity) in aligned.items():
+        row, band = sequence[index], labelled[band_index]
         if row.replaces:
             variants.append(row)
         for key, cell in assign_columns(band, row.columns).items():
             code = f"{row.code}@{key}"
-            found[code] = CellMatch(code, band.page, cell, reads[cell], similarity)
+            found[code] = CellMatch(code, band.page, cell, reads[cell], similarity, band.labels[-1], band.unit)
     pages = tuple(sorted({m.page for m in found.values() if m.page is not None}))
-    return MatrixMapping(found, tuple(variants), pages)
+    return MatrixMapping(found, tuple(variants), pages, _absent(sequence, aligned, optional))

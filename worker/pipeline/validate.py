@@ -1,8 +1,13 @@
-"""Validate stage: the catalogue's arithmetic over the printed numbers.
+"""Validate stage: a template's arithmetic over the printed numbers.
 
 Real reports do not always add up. What is printed is kept; the fields of a rule that
 does not hold are flagged with the reason, and nothing is "fixed". Only a cell whose print
 gave no number at all gets the value the rules imply (`implied_values`), for review.
+
+Rules (`rules.csv` of a template, `models.catalogue.Rule`): `sum` target = Σ terms, `sum_le`
+Σ terms ≤ target, `le` each term ≤ target; a term written `-CODE` is subtracted, so
+一 + 二 = （七）总计 + 四 is written （七） = 一 + 二 − 四. A blank term counts as 0; a rule
+whose target was not printed is not checked.
 """
 
 from __future__ import annotations
@@ -10,46 +15,52 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from models.catalogue import Catalogue, Rule
+from models.catalogue import Rule
+from worker.pipeline.reasons import Reason
 
 Number = int | float
-INFERRED = "inferred_from_sum"  # a value the rules imply for a cell that could not be read
-# Doubts about a cell's own reading, which faint or damaged print can cause in two cells
-# alike; a seal or a unit misread over one cell says nothing of another.
-WEAK_READ = frozenset({"low_ocr_confidence", "digits_isolated", "width_mismatch", "ocr_confusion", "blank_value"})
+
+
+def signed(term: str) -> tuple[int, str]:
+    """A rule's term as (sign, code): `-CODE` is subtracted."""
+    return (-1, term[1:]) if term.startswith("-") else (1, term)
 
 
 @dataclass(frozen=True)
 class RuleCheck:
     rule: Rule
     holds: bool
-    expected: Number | None  # the sum of the terms (sum rules)
+    expected: Number | None  # the signed sum of the terms (sum rules)
     actual: Number | None  # the printed target
 
     @property
-    def codes(self) -> tuple[str, ...]:
-        return (self.rule.target, *self.rule.terms)
+    def terms(self) -> tuple[tuple[int, str], ...]:
+        return tuple(signed(t) for t in self.rule.terms)
 
     @property
-    def reason(self) -> str:
-        return "sum_mismatch" if self.rule.kind == "sum" else "exceeds_parent"
+    def codes(self) -> tuple[str, ...]:
+        return (self.rule.target, *(code for _, code in self.terms))
+
+    @property
+    def reason(self) -> Reason:
+        return Reason.SUM_MISMATCH if self.rule.kind == "sum" else Reason.EXCEEDS_PARENT
 
 
-def check_rules(values: dict[str, Number | None], catalogue: Catalogue) -> list[RuleCheck]:
+def check_rules(values: Mapping[str, Number | None], rules: Iterable[Rule]) -> list[RuleCheck]:
     """Evaluate every rule whose target was printed. A blank term counts as 0 in a sum."""
     checks = []
-    for rule in catalogue.rules:
+    for rule in rules:
         target = values.get(rule.target)
         if target is None:
             continue
-        if rule.kind == "sum":
-            total = round(sum(values.get(t) or 0 for t in rule.terms), 6)
-            holds = abs(total - target) < 1e-6
-            checks.append(RuleCheck(rule, holds, total, target))
-        else:
-            parts = [values.get(t) for t in rule.terms]
-            holds = all(p is None or p <= target for p in parts)
-            checks.append(RuleCheck(rule, holds, None, target))
+        terms = [signed(t) for t in rule.terms]
+        if rule.kind == "le":
+            parts = [values.get(code) for _, code in terms]
+            checks.append(RuleCheck(rule, all(p is None or p <= target for p in parts), None, target))
+            continue
+        total = round(sum(sign * (values.get(code) or 0) for sign, code in terms), 6)
+        holds = abs(total - target) < 1e-6 if rule.kind == "sum" else total <= target + 1e-6
+        checks.append(RuleCheck(rule, holds, total, target))
     return checks
 
 
@@ -60,7 +71,7 @@ def corroborated(
     would have to be cancelled by another error to pass. `doubts`: the fields in doubt
     before arithmetic, with their reasons.
 
-    Unless errors that cancel are likely: a weak read (WEAK_READ) can strike two cells
+    Unless errors that cancel are likely: a weak read (`Reason.weak_read`) can strike two cells
     alike (faint print loses the 7 of 47 in both 一 and （一）), so a field in doubt is
     vouched for when its sum has a total not in doubt, or no other weak read in doubt. A
     field vouched for is sure for the next sum. A field in doubt holding no number never
@@ -69,7 +80,7 @@ def corroborated(
     doubts = doubts or {}
     holding = [check for check in checks if check.holds and check.rule.kind == "sum"]
     unsure = set(doubts)
-    weak = {code for code, reasons in doubts.items() if WEAK_READ & set(reasons)}
+    weak = {code for code, reasons in doubts.items() if any(Reason(r).weak_read for r in reasons)}
     vouched = True
     while vouched:
         vouched = False
@@ -92,7 +103,7 @@ def _vouches_for(
 
 def reasons_by_code(
     checks: list[RuleCheck], values: Mapping[str, Number | None] | None = None, doubtful: Collection[str] = ()
-) -> dict[str, list[str]]:
+) -> dict[str, list[Reason]]:
     """The validation reasons each code takes part in (failed rules only).
 
     A failed rule flags all its fields, unless some of them are `doubtful` already (going
@@ -100,7 +111,7 @@ def reasons_by_code(
     only those are flagged, and the fields read with confidence are not held back by a
     neighbour's misread. Needs `values` for that.
     """
-    reasons: dict[str, list[str]] = {}
+    reasons: dict[str, list[Reason]] = {}
     for check in checks:
         if check.holds:
             continue
@@ -114,14 +125,17 @@ def reasons_by_code(
 
 def _explained_by(check: RuleCheck, values: Mapping[str, Number | None], suspects: set[str]) -> bool:
     """Whether some non-negative values of `suspects` would make the rule hold."""
-    rule = check.rule
-    if rule.target in suspects:
+    if check.rule.target in suspects:
         return True  # any total or parent can be read wrong
-    if rule.kind == "sum":
-        trusted = sum(values.get(t) or 0 for t in rule.terms if t not in suspects)
-        return (check.actual or 0) - trusted >= 0
-    too_big = {t for t in rule.terms if (values.get(t) or 0) > (check.actual or 0)}
-    return too_big <= suspects
+    if check.rule.kind == "le":
+        too_big = {code for _, code in check.terms if (values.get(code) or 0) > (check.actual or 0)}
+        return too_big <= suspects
+    trusted = sum(sign * (values.get(code) or 0) for sign, code in check.terms if code not in suspects)
+    missing = (check.actual or 0) - trusted  # what the suspects' signed sum should be
+    signs = {sign for sign, code in check.terms if code in suspects}
+    if check.rule.kind == "sum_le":
+        return missing >= 0 or -1 in signs
+    return (missing >= 0 and 1 in signs) or (missing <= 0 and -1 in signs)
 
 
 def implied_values(
@@ -156,13 +170,14 @@ def implied_values(
 
 def _solve(rule: Rule, known: Mapping[str, Number | None]) -> dict[str, Number]:
     """The unknown codes of one rule it fixes (a term written -CODE is subtracted)."""
-    if rule.kind == "le":
+    if rule.kind in ("le", "sum_le"):
         parent = known.get(rule.target, -1)
-        return dict.fromkeys((t for t in rule.terms if t not in known), 0) if parent == 0 else {}
+        unknown = (code for _, code in map(signed, rule.terms) if code not in known)
+        return dict.fromkeys(unknown, 0) if parent == 0 else {}
     # target − Σ terms = 0, as coefficients: the target +1, a term −1, a subtracted term +1.
-    signed = [(1, rule.target)] + [(1, t[1:]) if t.startswith("-") else (-1, t) for t in rule.terms]
-    rest = -sum(sign * (known[code] or 0) for sign, code in signed if code in known)
-    unknown = [(sign, code) for sign, code in signed if code not in known]
+    coefficients = [(1, rule.target)] + [(-sign, code) for sign, code in map(signed, rule.terms)]
+    rest = -sum(sign * (known[code] or 0) for sign, code in coefficients if code in known)
+    unknown = [(sign, code) for sign, code in coefficients if code not in known]
     if len(unknown) == 1:
         sign, code = unknown[0]
         number = _tidy(rest / sign)

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from worker.pipeline.ocr import Alphabet
+from worker.pipeline.reasons import Reason
 
 # Characters a recogniser reads for a printed dash, slash or "no value".
 _DASH_GLYPHS = "—―─–-－_一~〜"
@@ -75,10 +76,10 @@ class ParsedValue:
     span: float = 0.0  # digits the number as read is wide for (a decimal point counts half)
 
     @property
-    def reasons(self) -> list[str]:
+    def reasons(self) -> list[Reason]:
         if not self.readable:
-            return ["unreadable_value"]
-        return ["ocr_confusion"] if self.repaired else []
+            return [Reason.UNREADABLE_VALUE]
+        return [Reason.OCR_CONFUSION] if self.repaired else []
 
 
 def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:

@@ -1,0 +1,189 @@
+"""Ink in a cell: what is print (against the cell's paper and the page's print darkness),
+cleaning away what is not (seal remains, specks), text lines, and marks judged by shape
+(flat strokes are dashes, one leaning stroke is a slash)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+_PAD = 4  # pixels of paper kept around text sent to the recogniser
+
+
+FAINT_CONTRAST = 100  # print less than this many grey levels darker than its paper is faint
+
+
+def ink_mask(crop: np.ndarray, darkness: float | None = None) -> tuple[np.ndarray, float]:
+    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise:
+    40 grey levels, or on a page whose print is faint (`darkness`, see `print_darkness`)
+    a quarter of its contrast, as the thin strokes of small faint digits do not reach 40
+    below the paper. Not on other pages: there, marks that pale are seal remains."""
+    paper = float(np.median(crop))
+    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
+    margin = 40.0
+    if darkness is not None and paper - darkness < FAINT_CONTRAST:
+        margin = max(0.25 * (paper - darkness), 20.0)
+    return (crop < paper - max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
+
+
+def _is_solid(h: int, area: int, dpi: float) -> bool:
+    """Big enough to be part of a character rather than a speck of dust or toner."""
+    return h >= max(dpi * 0.025, 3) or area >= max((dpi / 150) ** 2 * 6, 4) * 3
+
+
+def print_darkness(cells: list[np.ndarray]) -> float | None:
+    """How dark the page's print is: the typical darkest grey of the cells holding print."""
+    marked = []
+    for cell in (c for c in cells if c.size):
+        level = float(np.percentile(cell, 0.3))
+        if np.median(cell) - level >= 60:
+            marked.append(level)
+    return float(np.median(marked)) if marked else None
+
+
+def clean_cell(crop: np.ndarray, dpi: float, darkness: float | None = None) -> np.ndarray:
+    """The cell with what is not print painted over as paper, so the recogniser reads only
+    the print: pale marks (what is left of a suppressed seal, bleed-through) and specks.
+    `darkness` is the page's print (see `print_darkness`); without it, the cell's own."""
+    if crop.size == 0:
+        return crop
+    ink, paper = ink_mask(crop, darkness)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    erase = _pale_marks(crop, labels, count, paper, darkness) | _specks(labels, stats, dpi)
+    if not erase:
+        return crop
+    mask = cv2.dilate(np.isin(labels, list(erase)).astype(np.uint8), np.ones((3, 3), np.uint8))
+    cleaned = crop.copy()
+    cleaned[mask > 0] = round(paper)
+    return cleaned
+
+
+def _pale_marks(crop: np.ndarray, labels: np.ndarray, count: int, paper: float, darkness: float | None) -> set[int]:
+    """Marks with no pixel nearly as dark as the print. Print that is faint all over
+    keeps everything."""
+    darkest = float(np.percentile(crop, 0.3)) if darkness is None else darkness
+    if paper - darkest < FAINT_CONTRAST:
+        return set()
+    dark = crop < (paper + darkest) / 2
+    has_dark = np.bincount(labels[dark], minlength=count) > 0
+    return {i for i in range(1, count) if not has_dark[i]}
+
+
+def _specks(labels: np.ndarray, stats: np.ndarray, dpi: float) -> set[int]:
+    """Blobs far smaller than the cell's characters with no other ink close by (pieces of
+    a faintly printed digit lie close together). A dot on the baseline between two
+    characters is kept: it is a decimal point or a numbering dot (1.)."""
+    sizes = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT])
+    small = dpi * 0.045  # below a 6 pt character's height
+    text = stats[1:, cv2.CC_STAT_HEIGHT][sizes >= small]
+    limit = min(small, 0.45 * float(text.max())) if len(text) else np.inf
+    characters = [tuple(stats[i + 1]) for i in np.flatnonzero(sizes >= limit)]
+    reach = max(round(dpi * 0.02), 2)
+    return {
+        int(i) + 1
+        for i in np.flatnonzero(sizes < limit)
+        if _isolated(labels, int(i) + 1, stats[i + 1], reach) and not on_baseline_between(stats[i + 1], characters)
+    }
+
+
+def _isolated(labels: np.ndarray, label: int, box: np.ndarray, reach: int) -> bool:
+    x, y, w, h = (int(v) for v in box[:4])
+    around = labels[max(y - reach, 0) : y + h + reach, max(x - reach, 0) : x + w + reach]
+    return bool(np.all((around == 0) | (around == label)))
+
+
+def on_baseline_between(dot: tuple[int, ...], solid: list[tuple[int, ...]]) -> bool:
+    x, y, w, h = dot[:4]
+    center_x, center_y = x + w / 2, y + h / 2
+    left = right = False
+    for sx, sy, sw, sh, _ in solid:
+        reach = sh  # a character's height: the gap a decimal point sits in is narrower
+        in_lower_part = sy + 0.6 * sh <= center_y <= sy + 1.15 * sh
+        if in_lower_part and center_x - reach <= sx + sw <= center_x:
+            left = True
+        if in_lower_part and center_x <= sx <= center_x + reach:
+            right = True
+    return left and right
+
+
+def ink_lines(
+    crop: np.ndarray, dpi: float, split_lines: bool, darkness: float | None = None
+) -> list[tuple[int, int, int, int]]:
+    """Boxes (x0, y0, x1, y1) of the text lines in a cell crop; [] for a blank cell."""
+    if crop.size == 0:
+        return []
+    ink, _ = ink_mask(crop, darkness)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height, width = ink.shape
+    solid = []
+    for x, y, w, h, area in stats[1:count]:
+        touches_edge = x == 0 or y == 0 or x + w == width or y + h == height
+        if touches_edge and (w > 0.6 * width or h > 0.8 * height) and min(w, h) <= 3:
+            continue  # remains of a ruled line
+        if _is_solid(h, area, dpi):
+            solid.append((x, y, x + w, y + h))
+    if not solid:
+        return []
+    boxes = np.array(solid)
+    if not split_lines:
+        x0, y0 = boxes[:, :2].min(axis=0)
+        x1, y1 = boxes[:, 2:].max(axis=0)
+        return [(int(x0), int(y0), int(x1), int(y1))]
+    return _split_text_lines(boxes, dpi)
+
+
+def _split_text_lines(boxes: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
+    """Group component boxes into text lines by their vertical overlap."""
+    order = np.argsort((boxes[:, 1] + boxes[:, 3]) / 2)
+    lines: list[list[int]] = []
+    gap = dpi * 0.02
+    for i in order:
+        x0, y0, x1, y1 = boxes[i]
+        if lines:
+            lx0, ly0, lx1, ly1 = lines[-1]
+            if y0 < ly1 - gap or (y0 + y1) / 2 < ly1:  # overlaps the current line
+                lines[-1] = [min(lx0, x0), min(ly0, y0), max(lx1, x1), max(ly1, y1)]
+                continue
+        lines.append([int(x0), int(y0), int(x1), int(y1)])
+    min_line = dpi * 0.06  # a "line" thinner than this is a stray mark
+    return [tuple(line) for line in lines if line[3] - line[1] >= min_line]  # type: ignore[misc]
+
+
+def pad_crop(crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    h, w = crop.shape
+    piece = crop[max(y0 - _PAD, 0) : min(y1 + _PAD, h), max(x0 - _PAD, 0) : min(x1 + _PAD, w)]
+    piece = cv2.copyMakeBorder(piece, _PAD, _PAD, _PAD, _PAD, cv2.BORDER_CONSTANT, value=255)
+    return cv2.cvtColor(piece, cv2.COLOR_GRAY2BGR)
+
+
+def is_slanted_stroke(crop: np.ndarray, box: tuple[int, int, int, int]) -> bool:
+    """True when the ink is one narrow stroke leaning like "/" by more than 10°: a printed
+    slash (no value) that the recogniser may take for a 1 or a 7. The flag of a "1" leans
+    the other way."""
+    x0, y0, x1, y1 = box
+    piece = crop[y0:y1, x0:x1]
+    if piece.size == 0 or (x1 - x0) > (y1 - y0):
+        return False
+    ys, xs = np.nonzero(piece < (float(np.median(crop)) + float(piece.min())) / 2)
+    if len(xs) < 5:
+        return False
+    (slope, _), residuals, *_ = np.polyfit(ys.astype(np.float64), xs.astype(np.float64), 1, full=True)
+    spread = float(np.sqrt(residuals[0] / len(xs))) if len(residuals) else 0.0
+    one_stroke = spread <= 0.1 * (y1 - y0)  # a 7's bar or a 4's cross lies far off the line
+    # A small 7 with a short bar can still fit one line; its top is as wide as the digit.
+    top = xs[ys <= ys.min() + max((y1 - y0) // 5, 1)]
+    no_bar = top.max() - top.min() + 1 < 0.7 * (xs.max() - xs.min() + 1)
+    return one_stroke and no_bar and float(np.degrees(np.arctan(slope))) < -10  # slope: dx per dy; "/" < 0
+
+
+def is_dash(cell: np.ndarray, dpi: float, darkness: float | None = None) -> bool:
+    """True when all the ink of a cell is flat strokes side by side (-, —, ——): no digit
+    is that flat, and a recogniser reads such a stroke as 一, I or 1 as often as a dash."""
+    lines = ink_lines(cell, dpi, split_lines=False, darkness=darkness)
+    return bool(lines) and is_flat(lines[0], dpi)
+
+
+def is_flat(box: tuple[int, int, int, int], dpi: float) -> bool:
+    x0, y0, x1, y1 = box
+    return y1 - y0 <= max(dpi * 0.03, 3) and x1 - x0 >= 2.5 * (y1 - y0)

@@ -1,0 +1,120 @@
+"""Decide stage: every template's fields go from evidence to status here, and only here.
+
+A layout reader gives one `FieldRead` per code: the value cell as read and parsed, the label
+match, and the reader's own doubts (a seal over the cell, a unit read as another, digits read
+alone, ink wider than the number, a blank count). Then, for every form alike:
+
+1. each field is routed on its own evidence (`route`);
+2. the template's rules are checked on the printed numbers (`validate`): a rule that fails
+   flags its fields, unless fields already in doubt explain it; a sum that adds up settles
+   the doubts it can;
+3. the fields are routed again with what the rules said;
+4. a cell whose print gave no number gets the value the rules imply from accepted fields,
+   always for review (`inferred_from_sum`);
+5. a code the report does not print (a row folded into a variant row, a row a version of the
+   form leaves out) is null and as trusted as the field it follows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from docextract.settings import RoutingSettings
+from models.catalogue import Indicator, Rule
+from models.schemas import DocumentResultStatus, FieldResult, FieldStatus
+from worker.pipeline.reasons import Reason
+from worker.pipeline.route import FieldEvidence, Routing, field_result, route
+from worker.pipeline.validate import Number, check_rules, corroborated, implied_values, reasons_by_code
+
+Box = tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class ValueRead:
+    """A value cell as read: its text, the number it gives, and the recogniser's scores."""
+
+    text: str
+    value: Number | None  # the printed number; None for a blank, a dash or an unreadable cell
+    score: float  # mean character probability
+    min_char_score: float  # the weakest character
+    unread: bool  # print that gave no number (`values.gave_no_number`): the rules may imply it
+
+
+@dataclass(frozen=True)
+class FieldRead:
+    """What a layout reader found for one code. `read` None: no cell was matched to it."""
+
+    indicator: Indicator
+    read: ValueRead | None
+    label_match: float = 0.0  # label similarity of the matched row, in [0, 1]
+    reasons: tuple[Reason, ...] = ()  # the parser's and the reader's doubts, in that order
+    page: int | None = None
+    box: Box | None = None  # the value cell in original page pixels
+    label_read: str | None = None
+    unit_read: str | None = None
+    follows: str | None = None  # not printed: null, and as trusted as the field of this code
+
+
+def decide(reads: Sequence[FieldRead], rules: Iterable[Rule], thresholds: RoutingSettings) -> list[FieldResult]:
+    """The fields of a result, in the order of `reads`."""
+    rules = tuple(rules)
+    found = {f.indicator.code: f for f in reads if f.read is not None and f.follows is None}
+    values = {code: f.read.value for code, f in found.items() if f.read is not None}
+    first = {code: _route(f, (), False, thresholds) for code, f in found.items()}
+    doubts = {code: routing.reasons for code, routing in first.items() if routing.status == FieldStatus.review}
+    checks = check_rules(values, rules)
+    validation = reasons_by_code(checks, values, doubts)
+    settled = corroborated(checks, values, doubts)
+    routed = {code: _route(f, validation.get(code, ()), code in settled, thresholds) for code, f in found.items()}
+    trusted = {code: values[code] for code, routing in routed.items() if routing.status == FieldStatus.accepted}
+    unread = {code for code, f in found.items() if f.read is not None and f.read.unread}
+    implied = implied_values(rules, trusted, unread)
+    for code in implied:
+        routed[code] = _route(found[code], (*validation.get(code, ()), Reason.INFERRED_FROM_SUM), False, thresholds)
+    results: dict[str, FieldResult] = {}
+    for field in reads:
+        code = field.indicator.code
+        if field.follows is None:
+            results[code] = _result(field, routed.get(code), implied.get(code), thresholds)
+    for field in reads:
+        if field.follows is not None:
+            results[field.indicator.code] = _not_printed(field.indicator, results[field.follows])
+    return [results[f.indicator.code] for f in reads]
+
+
+def document_status(fields: Iterable[FieldResult]) -> DocumentResultStatus:
+    """A document needs review while any of its fields does."""
+    return "needs_review" if any(f.status == FieldStatus.review for f in fields) else "extracted"
+
+
+def _route(
+    field: FieldRead, validation: Iterable[Reason], in_sum_that_holds: bool, thresholds: RoutingSettings
+) -> Routing:
+    read = field.read
+    if read is None:
+        return route(FieldEvidence(False, 0, 0, 0, ()), thresholds)
+    evidence = FieldEvidence(
+        found=True,
+        ocr_score=read.score,
+        min_char_score=read.min_char_score,
+        label_match=field.label_match,
+        reasons=(*field.reasons, *validation),
+        in_sum_that_holds=in_sum_that_holds,
+    )
+    return route(evidence, thresholds)
+
+
+def _result(
+    field: FieldRead, routing: Routing | None, implied: Number | None, thresholds: RoutingSettings
+) -> FieldResult:
+    if field.read is None or routing is None:
+        return field_result(field.indicator, None, None, route(FieldEvidence(False, 0, 0, 0, ()), thresholds))
+    value = implied if implied is not None else field.read.value
+    where = {"page": field.page, "bbox": field.box, "label_read": field.label_read, "unit_read": field.unit_read}
+    return field_result(field.indicator, value, field.read.text, routing).model_copy(update=where)
+
+
+def _not_printed(indicator: Indicator, followed: FieldResult) -> FieldResult:
+    """A code the report does not print: null, and as trusted as the field it follows."""
+    return field_result(indicator, None, None, Routing(followed.status, followed.confidence, [Reason.NOT_PRINTED]))

@@ -1,0 +1,155 @@
+"""The matrix reader: forms printed as ruled tables with merged cells (GK2019, GK2021, FJ2009).
+
+Every cell of every ruled table on the table pages is read (the cells read for detection are
+not read again), mapped to `<row>@<column>` codes (`matrix_mapping`), the unsure values read
+again as numbers, and each code becomes a `FieldRead` with the reader's own doubts. The
+issuing body and year come from the title on page 1; without one (a scan of the tables
+only), from the lines above the first table.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from models.catalogue import Indicator, MatrixCatalogue, variant_indicators
+from models.template import Template
+from worker.pipeline.cells import overlaps
+from worker.pipeline.decide import FieldRead, ValueRead
+from worker.pipeline.mapping import normalize_unit
+from worker.pipeline.matrix import read_cells
+from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
+from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
+from worker.pipeline.preprocess import PreparedPage, prepare_page
+from worker.pipeline.readers import Reading, ReadJob
+from worker.pipeline.reasons import Reason
+from worker.pipeline.values import VALUE_ALPHABET, gave_no_number, parse_value
+
+_MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
+MIN_MATCHED_SHARE = 0.4  # as in the list reader: below this share of codes read, not this template
+
+
+def read_matrix(job: ReadJob) -> Reading | None:
+    template = job.template
+    catalogue = template.matrix
+    with job.clock.stage("read"):
+        tables = []
+        for tp in job.pages:
+            cells = [cell for table in tp.tables for cell in table.cells]
+            reads = read_cells(tp.prepared, cells, job.engine, job.probed.get(tp.prepared.number)) if cells else {}
+            tables.extend(ReadTable(table, {c: reads[c] for c in table.cells}) for table in tp.tables)
+    with job.clock.stage("map"):
+        mapping = map_matrix(tables, catalogue, template.label_less_tables, template.optional_rows, job.aliases)
+    if len(mapping.matches) < MIN_MATCHED_SHARE * len(catalogue.catalogue):
+        return None  # the headers looked like the form, the tables are not it
+    with job.clock.stage("read"):
+        mapping = _reread_unsure_values(mapping, job)
+    with job.clock.stage("metadata"):
+        metadata = _report_metadata(job, mapping)
+    pages = {tp.prepared.number: tp.prepared for tp in job.pages}
+    return Reading(
+        fields=_field_reads(mapping, template, pages),
+        pages=list(mapping.pages),
+        table_pages=[tp for tp in job.pages if tp.prepared.number in mapping.pages],
+        confidence=None,  # the detection's confidence stands
+        metadata=metadata,
+    )
+
+
+def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
+    """Cells read before it was known they hold numbers: the unsure ones again, as numbers."""
+    thresholds = job.thresholds
+    unsure = [
+        m
+        for m in mapping.matches.values()
+        if m.cell is not None
+        and m.read is not None
+        and not m.read.blank
+        and (m.read.score < thresholds.min_value_confidence or m.read.min_char_score < thresholds.min_char_confidence)
+    ]
+    prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
+    matches = dict(mapping.matches)
+    for page in {m.page for m in unsure}:
+        cells = [m.cell for m in unsure if m.page == page]
+        reads = read_cells(prepared[page], cells, job.engine, alphabet=VALUE_ALPHABET)  # type: ignore[arg-type]
+        for m in unsure:
+            if m.page == page:
+                matches[m.code] = replace(m, read=reads[m.cell])  # type: ignore[index]
+    return replace(mapping, matches=matches)
+
+
+def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> Metadata:
+    """The title of the first page; without one (a scan of the tables only), the lines above the first table."""
+    prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
+    first = prepared.get(job.first_page.number) or prepare_page(job.first_page)
+    title = parse_title(read_title(first, job.engine))
+    if title.title_found or not mapping.pages:
+        return title
+    page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
+    top = min(table.frame[1] for table in page.tables)
+    return parse_heading(read_heading(page.prepared, top, job.engine))
+
+
+def _indicators(catalogue: MatrixCatalogue, mapping: MatrixMapping) -> list[Indicator]:
+    """The catalogue's codes in order, with the codes of printed variant rows after the rows they replace."""
+    ordered = list(catalogue.catalogue.indicators)
+    for variant in mapping.variants:
+        last = max(i for i, ind in enumerate(ordered) if ind.code.split("@")[0] == variant.replaces[-1])
+        ordered[last + 1 : last + 1] = variant_indicators(catalogue, variant)
+    return ordered
+
+
+def _field_reads(mapping: MatrixMapping, template: Template, pages: dict[int, PreparedPage]) -> list[FieldRead]:
+    folded = {code: variant.code for variant in mapping.variants for code in variant.replaces} | mapping.absent
+    reads = []
+    for indicator in _indicators(template.matrix, mapping):
+        row_code, column = indicator.code.split("@")
+        match = mapping.matches.get(indicator.code)
+        if match is None and row_code in folded:
+            reads.append(FieldRead(indicator, None, follows=f"{folded[row_code]}@{column}"))
+        elif match is None or match.cell is None or match.read is None or match.page is None:
+            reads.append(FieldRead(indicator, None))
+        else:
+            reads.append(field_read(indicator, match, template, pages))
+    return reads
+
+
+def field_read(
+    indicator: Indicator, match: CellMatch, template: Template, pages: dict[int, PreparedPage]
+) -> FieldRead:
+    assert match.cell is not None and match.read is not None and match.page is not None
+    parsed = parse_value(match.read.text, decimal_allowed=indicator.unit == "万元")
+    sealed = any(overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)
+    marks_only = bool(_MARKS_ONLY.match(match.read.text.strip()))
+    value = ValueRead(
+        text=match.read.text,
+        value=parsed.value,
+        score=match.read.score,
+        min_char_score=match.read.min_char_score,
+        # As on a list form (`gave_no_number`), and a mark alone (a 0 read as 。): these
+        # forms print 0 for none, not a dot.
+        unread=marks_only or gave_no_number(parsed, match.read.text, match.read.blank, sealed),
+    )
+    return FieldRead(
+        indicator,
+        value,
+        label_match=match.similarity,
+        reasons=(*parsed.reasons, *_cell_reasons(match, indicator, template, sealed)),
+        page=match.page,
+        box=pages[match.page].original_box(match.cell.box),
+        label_read=match.label,
+        unit_read=match.unit,
+    )
+
+
+def _cell_reasons(match: CellMatch, indicator: Indicator, template: Template, sealed: bool) -> list[Reason]:
+    assert match.read is not None
+    reasons = []
+    if sealed:
+        reasons.append(Reason.SEAL_OVERLAP)
+    unit = normalize_unit(match.unit or "")
+    if unit and not template.same_unit(unit, normalize_unit(indicator.unit)):
+        reasons.append(Reason.UNIT_MISMATCH)
+    if match.read.blank:
+        reasons.append(Reason.BLANK_VALUE)  # the forms print 0 for none: an empty cell is checked
+    return reasons

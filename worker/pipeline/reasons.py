@@ -1,0 +1,68 @@
+"""Why a field is where it is: every reason a field can carry, and what each one means to
+routing. One enum for every template and both layout readers; the result JSON holds their
+values (`low_ocr_confidence`, ...), see the README's table."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    NOT_FOUND = "not_found"
+    UNREADABLE_VALUE = "unreadable_value"
+    OCR_CONFUSION = "ocr_confusion"
+    DIGITS_ISOLATED = "digits_isolated"
+    WIDTH_MISMATCH = "width_mismatch"
+    SEAL_OVERLAP = "seal_overlap"
+    LOW_OCR_CONFIDENCE = "low_ocr_confidence"
+    UNIT_MISMATCH = "unit_mismatch"
+    BLANK_VALUE = "blank_value"
+    LOW_LABEL_MATCH = "low_label_match"
+    SUM_MISMATCH = "sum_mismatch"
+    EXCEEDS_PARENT = "exceeds_parent"
+    INFERRED_FROM_SUM = "inferred_from_sum"
+    NOT_PRINTED = "not_printed"
+
+    @property
+    def blocking(self) -> bool:
+        """Sends the field to a person whatever the scores say (unless a sum settles it)."""
+        return self is not Reason.NOT_PRINTED
+
+    @property
+    def settled_by_sum(self) -> bool:
+        """A doubt arithmetic can settle: a value in a sum that adds up exactly to a printed
+        total was read right (a misread would have to be cancelled by another)."""
+        return self in _SETTLED_BY_SUM
+
+    @property
+    def weak_read(self) -> bool:
+        """A doubt about a cell's own reading, which faint or damaged print can cause in two
+        cells alike (a seal or a unit misread over one cell says nothing of another)."""
+        return self in _WEAK_READ
+
+    @property
+    def from_rules(self) -> bool:
+        """Given by the template's rules, so recomputed whenever a value changes (review)."""
+        return self in (Reason.SUM_MISMATCH, Reason.EXCEEDS_PARENT)
+
+
+_SETTLED_BY_SUM = frozenset(
+    {
+        Reason.SEAL_OVERLAP,
+        Reason.LOW_OCR_CONFIDENCE,
+        Reason.OCR_CONFUSION,
+        Reason.UNIT_MISMATCH,
+        Reason.BLANK_VALUE,
+        Reason.DIGITS_ISOLATED,
+        Reason.WIDTH_MISMATCH,
+    }
+)
+_WEAK_READ = frozenset(
+    {
+        Reason.LOW_OCR_CONFIDENCE,
+        Reason.DIGITS_ISOLATED,
+        Reason.WIDTH_MISMATCH,
+        Reason.OCR_CONFUSION,
+        Reason.BLANK_VALUE,
+    }
+)
