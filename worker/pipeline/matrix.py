@@ -127,12 +127,38 @@ def _rules(segments: list[tuple[float, float, float]], tolerance: float, gap: fl
     return rules
 
 
+def _bridged(rule: Rule, seals: list[tuple[float, float, float, float]], horizontal: bool) -> Rule:
+    """The rule with its gaps under a seal closed: seal ink taken off the page takes the
+    rule under it along where the rule is fainter than the seal."""
+    spans: list[tuple[float, float]] = []
+    for start, end in rule.spans:
+        if spans and _under_seal(rule.position, spans[-1][1], start, seals, horizontal):
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return Rule(rule.position, tuple(spans))
+
+
+def _under_seal(
+    position: float, start: float, end: float, seals: list[tuple[float, float, float, float]], horizontal: bool
+) -> bool:
+    """Whether the stretch [start, end] of a rule at `position` lies within one seal."""
+    for x0, y0, x1, y1 in seals:
+        across, along = ((y0, y1), (x0, x1)) if horizontal else ((x0, x1), (y0, y1))
+        if across[0] <= position <= across[1] and along[0] <= start and end <= along[1]:
+            return True
+    return False
+
+
 def find_tables(page: PreparedPage) -> list[MatrixTable]:
     """Every ruled table of a page, top to bottom ([] for a page without rules)."""
     horizontal_mask, vertical_mask = page.rules
     tolerance, gap = page.dpi * 0.03, page.dpi * 0.05
     horizontals = _rules(_segments(horizontal_mask, True, page.dpi * 0.3), tolerance, gap)
     verticals = _rules(_segments(vertical_mask, False, page.dpi * 0.1), tolerance, gap)
+    seals = [seal.box for seal in page.seals]
+    horizontals = [_bridged(rule, seals, horizontal=True) for rule in horizontals]
+    verticals = [_bridged(rule, seals, horizontal=False) for rule in verticals]
     min_band = page.dpi * 0.06
     horizontals = _close_open_bottoms(horizontals, verticals, min_band)
     bands: list[tuple[Rule, Rule, list[Rule]]] = []

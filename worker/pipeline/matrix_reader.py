@@ -16,17 +16,18 @@ from models.catalogue import Indicator, MatrixCatalogue, variant_indicators
 from models.template import Template
 from worker.pipeline.cells import overlaps
 from worker.pipeline.decide import FieldRead, ValueRead
-from worker.pipeline.mapping import normalize_unit
-from worker.pipeline.matrix import read_cells
+from worker.pipeline.mapping import normalize_label, normalize_unit
+from worker.pipeline.matrix import CellReads, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.readers import Reading, ReadJob
 from worker.pipeline.reasons import Reason
-from worker.pipeline.values import VALUE_ALPHABET, gave_no_number, parse_value
+from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number, parse_value
 
 _MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
 MIN_MATCHED_SHARE = 0.4  # as in the list reader: below this share of codes read, not this template
+UNIT_HEADERS = frozenset({"计量单位", "单位"})
 
 
 def read_matrix(job: ReadJob) -> Reading | None:
@@ -37,6 +38,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
         for tp in job.pages:
             cells = [cell for table in tp.tables for cell in table.cells]
             reads = read_cells(tp.prepared, cells, job.engine, job.probed.get(tp.prepared.number)) if cells else {}
+            reads |= _unit_column_reads(tp, reads, job)
             tables.extend(ReadTable(table, {c: reads[c] for c in table.cells}) for table in tp.tables)
     with job.clock.stage("map"):
         mapping = map_matrix(tables, catalogue, template.label_less_tables, template.optional_rows, job.aliases)
@@ -54,6 +56,21 @@ def read_matrix(job: ReadJob) -> Reading | None:
         confidence=None,  # the detection's confidence stands
         metadata=metadata,
     )
+
+
+def _unit_column_reads(tp: TablePage, reads: CellReads, job: ReadJob) -> CellReads:
+    """The cells under a 计量单位 (单位) header read again as units: a lone 条 read as text
+    is stretched into two characters (冬杀)."""
+    cells = []
+    for table in tp.tables:
+        for header in (c for c in table.cells if normalize_label(reads[c].text) in UNIT_HEADERS):
+            cells += [
+                c for c in table.cells if c.top >= header.bottom and (c.left, c.right) == (header.left, header.right)
+            ]
+    if not cells:
+        return {}
+    again = read_cells(tp.prepared, cells, job.engine, alphabet=UNIT_ALPHABET)
+    return {cell: read for cell, read in again.items() if read.text}
 
 
 def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
@@ -114,9 +131,7 @@ def _field_reads(mapping: MatrixMapping, template: Template, pages: dict[int, Pr
     return reads
 
 
-def field_read(
-    indicator: Indicator, match: CellMatch, template: Template, pages: dict[int, PreparedPage]
-) -> FieldRead:
+def field_read(indicator: Indicator, match: CellMatch, template: Template, pages: dict[int, PreparedPage]) -> FieldRead:
     assert match.cell is not None and match.read is not None and match.page is not None
     parsed = parse_value(match.read.text, decimal_allowed=indicator.unit == "万元")
     sealed = any(overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)

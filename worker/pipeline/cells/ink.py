@@ -133,18 +133,31 @@ def ink_lines(
 
 
 def _split_text_lines(boxes: np.ndarray, dpi: float) -> list[tuple[int, int, int, int]]:
-    """Group component boxes into text lines by their vertical overlap."""
+    """Group component boxes into text lines by their vertical overlap. Parts of one
+    character stacked apart (条 is 夂 over 朩, 二 two strokes) stay one line: a line far
+    shorter than wide so far takes the part below it where together they are no taller
+    than the character is wide."""
     order = np.argsort((boxes[:, 1] + boxes[:, 3]) / 2)
     lines: list[list[int]] = []
+    widest: list[int] = []  # the widest component of each line: about a character's size
     gap = dpi * 0.02
     for i in order:
-        x0, y0, x1, y1 = boxes[i]
+        x0, y0, x1, y1 = (int(v) for v in boxes[i])
         if lines:
             lx0, ly0, lx1, ly1 = lines[-1]
-            if y0 < ly1 - gap or (y0 + y1) / 2 < ly1:  # overlaps the current line
+            overlaps = y0 < ly1 - gap or (y0 + y1) / 2 < ly1
+            # The line so far is part of one character (one character wide, far shorter than
+            # wide), this the rest of it.
+            partial = lx1 - lx0 <= 1.3 * widest[-1] and ly1 - ly0 < 0.7 * widest[-1]
+            stacked = (
+                partial and x0 < lx1 and x1 > lx0 and max(ly1, y1) - min(ly0, y0) <= 1.2 * max(widest[-1], x1 - x0)
+            )
+            if overlaps or stacked:
                 lines[-1] = [min(lx0, x0), min(ly0, y0), max(lx1, x1), max(ly1, y1)]
+                widest[-1] = max(widest[-1], x1 - x0)
                 continue
-        lines.append([int(x0), int(y0), int(x1), int(y1)])
+        lines.append([x0, y0, x1, y1])
+        widest.append(x1 - x0)
     min_line = dpi * 0.06  # a "line" thinner than this is a stray mark
     return [tuple(line) for line in lines if line[3] - line[1] >= min_line]  # type: ignore[misc]
 
