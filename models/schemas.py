@@ -1,4 +1,4 @@
-"""The result JSON of `../shared/spec/extraction-contract.md` (schema_version "1").
+"""The result JSON of the extraction contract, `docs/contract.md` (schema_version "1").
 
 These are the types downstream systems see; the pipeline builds them, the service stores
 and serves them. Additions are allowed by the contract; removals need a schema bump.

@@ -32,16 +32,23 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.processes import free_port, healthy, process_tree, rss_mb, wait_for  # noqa: E402
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
 PG_ADMIN = os.environ.get("DOCEXTRACT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 REDIS_URL = os.environ.get("DOCEXTRACT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def sample_scans() -> list[Path]:
+    """../shared/samples when it is beside the repository (docs/reliability.md's figures), else samples/."""
+    if SHARED_SAMPLES.is_dir():
+        return sorted(SHARED_SAMPLES.glob("sample_*"))
+    return sorted(p for p in (ROOT / "samples").iterdir() if p.suffix in {".pdf", ".jpg"})
 
 
 def make_inputs(directory: Path, repeat: int) -> list[Path]:
     directory.mkdir(parents=True)
     made = []
     for copy in range(repeat):
-        for sample in sorted(SAMPLES.glob("sample_*")):
+        for sample in sample_scans():
             target = directory / f"r{copy}_{sample.name}"
             target.write_bytes(sample.read_bytes() + b"\0" * copy)  # trailing bytes: same scan
             made.append(target)

@@ -4,7 +4,7 @@
 
 Starts `docextract serve` and `--workers` separate `docextract worker --concurrency 1` on this
 machine's PostgreSQL (a throw-away database) and Redis (keys of its own), uploads the
-documents (shared samples repeated, each copy made unique by trailing bytes, which image
+documents (sample scans repeated, each copy made unique by trailing bytes, which image
 decoders ignore), then every `--kill-every` seconds kills one worker's whole process group
 with SIGKILL and starts it again, round robin, until every document is extracted or failed
 (or the timeout). Prints documents done, failed, lost (never finished, or missing),
@@ -38,7 +38,11 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.processes import free_port, healthy, process_tree, rss_mb, wait_for  # noqa: E402
 
-SAMPLES = ROOT.parent / "shared" / "samples"
+SHARED_SAMPLES = ROOT.parent / "shared" / "samples"
+# ../shared/samples when it is beside the repository (docs/reliability.md's figures), else samples/.
+SAMPLES, DEFAULT_SAMPLE = (
+    (SHARED_SAMPLES, "sample_005.tif") if SHARED_SAMPLES.is_dir() else (ROOT / "samples", "gk2008-photo.jpg")
+)
 PG_ADMIN = os.environ.get("DOCEXTRACT_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1/postgres")
 REDIS_URL = os.environ.get("DOCEXTRACT_BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
 SERVICE = [sys.executable, "-m", "docextract.cli_service"]
@@ -212,7 +216,7 @@ def main() -> None:
     parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills")
     parser.add_argument("--visibility-timeout", type=int, default=60)
     parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
-    parser.add_argument("--samples", nargs="+", default=["sample_005.tif"], help="shared samples to repeat")
+    parser.add_argument("--samples", nargs="+", default=[DEFAULT_SAMPLE], help=f"scans of {SAMPLES} to repeat")
     args = parser.parse_args()
     # A stop request still runs the clean-up below: processes, Redis keys, the database.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

@@ -28,7 +28,7 @@ def test_cli_reports_each_bad_input_and_extracts_the_good_one(tmp_path: Path):
         (inputs / item.name).write_bytes(item.data)
         paths.append(inputs / item.name)
     good = inputs / "good.jpg"
-    shutil.copy(SAMPLES / "sample_004.jpg", good)
+    shutil.copy(SAMPLES / "gk2008-photo.jpg", good)
     paths.insert(len(paths) // 2, good)  # in the middle: the files after it still run
     env = os.environ | {
         "DOCEXTRACT_LIMITS__MAX_BYTES": str(LIMITS.max_bytes),

@@ -25,6 +25,7 @@ from models.db import Role, make_engine
 from models.migrations import upgrade
 from models.schemas import ExtractionResult, FieldResult, ReportInfo, TemplateInfo
 from models.template import load_catalogue
+from tests.conftest import SAMPLES
 from worker.config import WorkerSettings
 from worker.pipeline.load import open_document
 from worker.runtime import Runtime
@@ -32,12 +33,11 @@ from worker.storage import ContentStore
 
 PG_ADMIN_URL = os.environ.get("DOCEXTRACT_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("DOCEXTRACT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", "acceptance: the issue's acceptance run (all samples); CI, or DOCEXTRACT_ACCEPTANCE=1"
+        "markers", "acceptance: the issue's acceptance run (all of ../shared/samples); CI, or DOCEXTRACT_ACCEPTANCE=1"
     )
 
 
@@ -221,10 +221,11 @@ def service(tmp_path: Path, session_factory: sessionmaker, pg_url: str) -> Servi
 
 @pytest.fixture
 def scans(tmp_path: Path) -> list[Path]:
-    """Small distinct readable scans (copies of samples, a byte appended to vary the hash)."""
+    """Small distinct readable scans (copies of samples/, bytes appended after the PDF's end to vary
+    the hash); the second is one page."""
     made = []
-    for i, name in enumerate(["sample_005.tif", "sample_004.jpg", "sample_005.tif"]):
-        data = (SAMPLES / name).read_bytes() + (b"\0" * i if name.endswith("tif") else b"")
+    for i, name in enumerate(["gk2008-seal.pdf", "gk2008-photo.jpg", "gk2008-seal.pdf"]):
+        data = (SAMPLES / name).read_bytes() + (b"\0" * i if name.endswith("pdf") else b"")
         path = tmp_path / f"scan_{i}{Path(name).suffix}"
         path.write_bytes(data)
         made.append(path)

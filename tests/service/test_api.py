@@ -57,7 +57,7 @@ def test_upload_is_accepted_queued_and_enqueued_after_commit(service: Service, s
 
 def test_same_bytes_give_the_existing_document_and_no_new_work(service: Service, scans: list[Path], tmp_path: Path):
     first = service.upload(scans[0]).json()["documents"][0]
-    renamed = tmp_path / "renamed.tif"
+    renamed = tmp_path / "renamed.pdf"
     renamed.write_bytes(scans[0].read_bytes())
     sent = list(service.dispatcher.sent)
     again = service.upload(renamed, scans[0]).json()["documents"]

@@ -2,8 +2,9 @@
 (Celery on the real Redis), PostgreSQL, the real OCR; `docextract upload` over HTTP, then the
 results are pulled and compared with what `docextract extract` gives for the same files.
 
-By default two samples run (a few seconds of OCR each); the acceptance run over all of
-../shared/samples runs in CI (CI set) or with DOCEXTRACT_ACCEPTANCE=1.
+Two of the repository's samples always run (a few seconds of OCR each); the acceptance run over
+all of ../shared/samples runs too in CI (CI set) or with DOCEXTRACT_ACCEPTANCE=1, when ../shared
+is present.
 """
 
 from __future__ import annotations
@@ -25,14 +26,18 @@ import httpx
 import pytest
 import redis
 
-from tests.service.conftest import REDIS_URL, SAMPLES, Databases, services_missing
+from tests.conftest import SAMPLES, SHARED_SAMPLES
+from tests.service.conftest import REDIS_URL, Databases, services_missing
 
 pytestmark = [pytest.mark.services, pytest.mark.ocr]
 
 ROOT = Path(__file__).resolve().parents[2]
-QUICK = ["sample_004.jpg", "sample_003.pdf"]
-ALL = sorted(p.name for p in SAMPLES.glob("sample_*"))
+QUICK = [SAMPLES / "gk2008-photo.jpg", SAMPLES / "gk2021.pdf"]
+ALL = sorted(SHARED_SAMPLES.glob("sample_*"))
 ACCEPTANCE = bool(os.environ.get("CI") or os.environ.get("DOCEXTRACT_ACCEPTANCE"))
+RUNS = [pytest.param(QUICK, id="quick")]
+if ACCEPTANCE:
+    RUNS.append(pytest.param(ALL, id="all-samples", marks=[pytest.mark.acceptance, pytest.mark.shared]))
 
 
 def _free_port() -> int:
@@ -118,24 +123,13 @@ def stack(databases: Databases, tmp_path: Path) -> Iterator[Stack]:
     stack.stop()
 
 
-@pytest.mark.parametrize(
-    "names",
-    [
-        pytest.param(QUICK, id="quick"),
-        pytest.param(ALL, id="all-samples", marks=pytest.mark.acceptance),
-    ],
-)
-def test_upload_extract_pull_export(stack: Stack, tmp_path: Path, names: list[str]):
-    if (names is ALL) != ACCEPTANCE:
-        pytest.skip(
-            "the acceptance run replaces the quick one"
-            if ACCEPTANCE
-            else "acceptance run: set DOCEXTRACT_ACCEPTANCE=1 (CI does)"
-        )
+@pytest.mark.parametrize("inputs", RUNS)
+def test_upload_extract_pull_export(stack: Stack, tmp_path: Path, inputs: list[Path]):
+    names = [scan.name for scan in inputs]
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for name in names:
-        shutil.copy(SAMPLES / name, inbox / name)
+    for scan in inputs:
+        shutil.copy(scan, inbox / scan.name)
     (inbox / "broken.pdf").write_bytes(b"%PDF-1.4 truncated")
 
     key = stack.run(*_command("keys", "create", "--role", "admin")).stdout.strip()

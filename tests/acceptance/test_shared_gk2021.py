@@ -1,16 +1,13 @@
-"""End to end on the real GK2021 report (scanned): template, every field, identities, title."""
+"""Acceptance on ../shared/samples-gk2021, the real GK2021 report (scanned): template, every field,
+identities, title. Collected only when ../shared is present."""
 
-import json
 from collections import Counter
 
 import pytest
 
-from tests.conftest import SAMPLES, SHARED
-from worker.pipeline.load import open_document
+from tests.conftest import SHARED_GK2021, read_gt
 
-pytestmark = pytest.mark.ocr
-
-GK2021_SAMPLES = SHARED / "samples-gk2021"
+pytestmark = [pytest.mark.ocr, pytest.mark.shared]
 FLAGGED_BY_TABLE_4 = {
     f"GK2021-4.{row}@{k}"
     for row in ("review", "suit_after_review")
@@ -19,8 +16,8 @@ FLAGGED_BY_TABLE_4 = {
 
 
 def test_real_gk2021_report_every_field_right_and_the_broken_identities_flagged(extractor):
-    gt = json.loads((GK2021_SAMPLES / "gt" / "gk2021_real_01.json").read_text(encoding="utf-8"))
-    result = extractor.extract_file(GK2021_SAMPLES / "gk2021_real_01.pdf")
+    gt = read_gt(SHARED_GK2021, "gk2021_real_01")
+    result = extractor.extract_file(SHARED_GK2021 / "gk2021_real_01.pdf")
     assert result.template is not None
     assert (result.template.id, result.template.pages) == ("GK2021", gt["table_pages"])
     assert result.template.confidence >= 0.9
@@ -37,12 +34,3 @@ def test_real_gk2021_report_every_field_right_and_the_broken_identities_flagged(
     assert result.status == "needs_review"
     value = result.field("GK2021-2.8.1@amount")
     assert (value.value, value.text, value.page) == (7730.28, "7730.28", 3)
-
-
-def test_template_detection_reads_gk2008_tables_as_gk2008(extractor):
-    with open_document(SAMPLES / "sample_001.pdf", extractor.settings.limits) as document:
-        pages = extractor._find_table_pages(document)
-        guess, _ = extractor._detect_template(pages)
-    assert guess is not None
-    assert guess.id == "GK2008"
-    assert guess.votes["GK2019"] == guess.votes["GK2021"] == 0
