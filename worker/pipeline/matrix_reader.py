@@ -21,7 +21,7 @@ from worker.pipeline.matrix import CellReads, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
 from worker.pipeline.preprocess import PreparedPage, prepare_page
-from worker.pipeline.readers import Reading, ReadJob
+from worker.pipeline.readers import Reading, ReadJob, TablePage
 from worker.pipeline.reasons import Reason
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number, parse_value
 
