@@ -35,6 +35,7 @@ class Template:
     unit_groups: tuple[frozenset[str], ...]  # units a report may print for one another
     optional_rows: tuple[str, ...]  # row codes some versions of the form do not print
     label_less_tables: tuple[str, ...]  # captions (their first character) of tables without row labels
+    signed_columns: tuple[str, ...]  # column keys whose numbers may be below zero (本年增/减)
     alternates: tuple[tuple[str, tuple[str, ...]], ...]  # row code → other printed wordings
 
     @property
@@ -63,6 +64,10 @@ class Template:
                 labels += [split_marker(text)[2] for text in (label, *row.alternates)]
         return tuple(dict.fromkeys([*(t for t in labels if len(t) >= 4), *self.phrases]))
 
+    def is_signed(self, code: str) -> bool:
+        """Whether the code's number may be printed below zero."""
+        return code.rpartition("@")[2] in self.signed_columns if "@" in code else False
+
     def same_unit(self, read: str, expected: str) -> bool:
         """Whether a unit as printed is the catalogue's, or one the form prints for it."""
         return read == expected or any(read in group and expected in group for group in self.unit_groups)
@@ -87,6 +92,7 @@ def read_template(folder: Path) -> Template:
             unit_groups=tuple(frozenset(group) for group in spec.get("unit_groups", ())),
             optional_rows=tuple(spec.get("optional_rows", ())),
             label_less_tables=tuple(spec.get("label_less_tables", ())),
+            signed_columns=tuple(spec.get("signed_columns", ())),
             alternates=tuple((code, tuple(words)) for code, words in spec.get("alternate_labels", {}).items()),
         )
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:

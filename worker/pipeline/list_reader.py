@@ -96,7 +96,7 @@ def field_read(match: RowMatch, template: Template, pages: dict[int, PreparedPag
     indicator, row = match.indicator, match.row
     if row is None:
         return FieldRead(indicator, None)
-    parsed = _parse(match.indicator, row)
+    parsed = _parse(match.indicator, row, template)
     value = ValueRead(
         text=row.value.text,
         value=parsed.value,
@@ -108,7 +108,7 @@ def field_read(match: RowMatch, template: Template, pages: dict[int, PreparedPag
         indicator,
         value,
         label_match=match.similarity,
-        reasons=(*parsed.reasons, *_row_reasons(row, indicator, template)),
+        reasons=(*parsed.reasons, *_row_reasons(row, indicator, template, parsed)),
         page=row.page,
         box=pages[row.page].original_box(row.value_box),
         label_read=row.label.text,
@@ -116,8 +116,8 @@ def field_read(match: RowMatch, template: Template, pages: dict[int, PreparedPag
     )
 
 
-def _parse(indicator: Indicator, row: TableRow) -> ParsedValue:
-    parsed = parse_value(row.value.text, decimal_allowed=indicator.unit == "万元")
+def _parse(indicator: Indicator, row: TableRow, template: Template) -> ParsedValue:
+    parsed = parse_value(row.value.text, indicator.unit == "万元", template.is_signed(indicator.code))
     if row.value.slanted and not parsed.is_dash:
         # One stroke leaning like "/", read as a digit: it is the printed slash (no value).
         return ParsedValue(None, is_dash=True, repaired=True, readable=True)
@@ -131,11 +131,11 @@ def _unread(indicator: Indicator, row: TableRow, parsed: ParsedValue) -> bool:
     return gave_no_number(parsed, row.value.text, row.value.blank, row.seal_over_value)
 
 
-def _row_reasons(row: TableRow, indicator: Indicator, template: Template) -> list[Reason]:
+def _row_reasons(row: TableRow, indicator: Indicator, template: Template, parsed: ParsedValue) -> list[Reason]:
     reasons = []
     if row.seal_over_value:
         reasons.append(Reason.SEAL_OVERLAP)
-    unit = normalize_unit(row.unit.text)
+    unit = normalize_unit(parsed.unit or row.unit.text)  # printed with the number, or in the unit cell
     if unit and not template.same_unit(unit, normalize_unit(indicator.unit)):
         reasons.append(Reason.UNIT_MISMATCH)
     if row.value.isolated:

@@ -133,9 +133,10 @@ def _field_reads(mapping: MatrixMapping, template: Template, pages: dict[int, Pr
 
 def field_read(indicator: Indicator, match: CellMatch, template: Template, pages: dict[int, PreparedPage]) -> FieldRead:
     assert match.cell is not None and match.read is not None and match.page is not None
-    parsed = parse_value(match.read.text, decimal_allowed=indicator.unit == "万元")
+    parsed = parse_value(match.read.text, indicator.unit == "万元", template.is_signed(indicator.code))
     sealed = any(overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)
     marks_only = bool(_MARKS_ONLY.match(match.read.text.strip()))
+    unit = parsed.unit or match.unit  # printed with the number (12000元), or in the row's unit cell
     value = ValueRead(
         text=match.read.text,
         value=parsed.value,
@@ -149,20 +150,22 @@ def field_read(indicator: Indicator, match: CellMatch, template: Template, pages
         indicator,
         value,
         label_match=match.similarity,
-        reasons=(*parsed.reasons, *_cell_reasons(match, indicator, template, sealed)),
+        reasons=(*parsed.reasons, *_cell_reasons(match, indicator, template, sealed, unit)),
         page=match.page,
         box=pages[match.page].original_box(match.cell.box),
         label_read=match.label,
-        unit_read=match.unit,
+        unit_read=unit,
     )
 
 
-def _cell_reasons(match: CellMatch, indicator: Indicator, template: Template, sealed: bool) -> list[Reason]:
+def _cell_reasons(
+    match: CellMatch, indicator: Indicator, template: Template, sealed: bool, unit_read: str | None
+) -> list[Reason]:
     assert match.read is not None
     reasons = []
     if sealed:
         reasons.append(Reason.SEAL_OVERLAP)
-    unit = normalize_unit(match.unit or "")
+    unit = normalize_unit(unit_read or "")
     if unit and not template.same_unit(unit, normalize_unit(indicator.unit)):
         reasons.append(Reason.UNIT_MISMATCH)
     if match.read.blank:

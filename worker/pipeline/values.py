@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from worker.pipeline.ocr import Alphabet
 from worker.pipeline.reasons import Reason
@@ -48,6 +48,8 @@ _CONFUSIONS = {
 # Marks before or after the digits (7: '0 0—) are specks or a stroke of the ruling.
 _END_MARKS = ":;'\"`‘’“”" + _DASH_GLYPHS
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_MINUS = "-−–—―一"  # what a minus sign before the digits is read as (NFKC makes － a -)
+_UNIT_AFTER = re.compile(r"(万元|元)$")
 
 # Glyphs that mean one symbol in a value cell, for the recogniser to add up (see ocr.recognize):
 # a round glyph there is a zero. Letters that only sometimes stand for a digit (l, S, B ...)
@@ -74,6 +76,7 @@ class ParsedValue:
     repaired: bool  # OCR confusions were replaced to get the number
     readable: bool  # False: the text is not a number and not a dash
     span: float = 0.0  # digits the number as read is wide for (a decimal point counts half)
+    unit: str | None = None  # a unit printed with the number (12000元)
 
     @property
     def reasons(self) -> list[Reason]:
@@ -82,11 +85,28 @@ class ParsedValue:
         return [Reason.OCR_CONFUSION] if self.repaired else []
 
 
-def parse_value(text: str, decimal_allowed: bool) -> ParsedValue:
-    """Parse a value cell's text. `decimal_allowed` is True for amounts (万元)."""
+def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> ParsedValue:
+    """Parse a value cell's text. `decimal_allowed` is True for amounts (万元); `signed` for
+    a column that may print a change below zero (本年增/减), where a minus before the digits
+    is the number's sign; elsewhere it is a mark beside them. A unit printed after the number
+    (12000元) is kept apart (`unit`), the number as printed."""
     cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
+    unit = _UNIT_AFTER.search(cleaned)
+    if unit is not None:
+        cleaned = cleaned[: unit.start()]
+        decimal_allowed = True  # an amount
+        if not cleaned:
+            return ParsedValue(None, is_dash=False, repaired=False, readable=False)
+    negative = signed and len(cleaned) > 1 and cleaned[0] in _MINUS and not set(cleaned[1:]) <= _DASHES
+    parsed = _parse_number(cleaned[1:] if negative else cleaned, decimal_allowed)
+    if negative and parsed.value is not None:
+        parsed = replace(parsed, value=-parsed.value, span=parsed.span + 0.5)
+    return replace(parsed, unit=unit.group(0) if unit is not None else None)
+
+
+def _parse_number(cleaned: str, decimal_allowed: bool) -> ParsedValue:
     # A zero whose thin top and bottom were lost (fax, faint print) reads as "()", or as a
     # digit beside a stray bracket; brackets mean nothing in a value cell.
     unbracketed = cleaned.replace("()", "0").replace("(", "").replace(")", "")

@@ -31,6 +31,13 @@ def _is_solid(h: int, area: int, dpi: float) -> bool:
     return h >= max(dpi * 0.025, 3) or area >= max((dpi / 150) ** 2 * 6, 4) * 3
 
 
+def _is_sign(box: tuple[int, int, int, int], height: int, dpi: float) -> bool:
+    """A flat stroke across the middle of the cell (a minus sign, a thin dash), however thin:
+    no speck is that wide and flat, and what is left of a rule lies at the cell's edge."""
+    x, y, w, h = box
+    return w >= max(dpi * 0.03, 5) and w >= 2.5 * h and 0.25 * height <= y + h / 2 <= 0.75 * height
+
+
 def print_darkness(cells: list[np.ndarray]) -> float | None:
     """How dark the page's print is: the typical darkest grey of the cells holding print."""
     marked = []
@@ -120,7 +127,7 @@ def ink_lines(
         touches_edge = x == 0 or y == 0 or x + w == width or y + h == height
         if touches_edge and (w > 0.6 * width or h > 0.8 * height) and min(w, h) <= 3:
             continue  # remains of a ruled line
-        if _is_solid(h, area, dpi):
+        if _is_solid(h, area, dpi) or _is_sign((x, y, w, h), height, dpi):
             solid.append((x, y, x + w, y + h))
     if not solid:
         return []
