@@ -164,6 +164,12 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Deliveries of the extract step: bounds the retries of a document that crashes workers.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker process running a step of this document, and until when (worker.lease): a
+    # step starts only under a lease, renewed while it runs; an expired one means a dead worker.
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Times the sweeper sent the document again (worker.sweeper): a dead worker, a lost message.
+    resent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     page_count: Mapped[int | None] = mapped_column(Integer)
     # Copied out of `result` so that listings filter on indexed columns.
     template_id: Mapped[str | None] = mapped_column(String(32), index=True)

@@ -2,7 +2,7 @@
 
 For one user on one machine (`docextract serve --embedded`): documents are processed one at a
 time in upload order; on start, documents left queued or processing by a previous run are
-picked up again.
+picked up again (their leases, of a process that is gone, forgotten first).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 
 from models.db import Document, DocumentStatus
-from worker import jobs
+from worker import jobs, lease
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,8 @@ class EmbeddedWorker:
             self._queue.put(document_id)
 
     def start(self) -> None:
-        with self.runtime.session_factory() as session:
+        with self.runtime.session_factory.begin() as session:
+            lease.release_all(session)  # this thread is the database's only worker: none is alive
             unfinished = session.scalars(
                 select(Document.id)
                 .where(Document.status.in_([DocumentStatus.queued, DocumentStatus.processing]))
