@@ -54,7 +54,7 @@ class EmbeddedWorker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._queue: queue.Queue[int | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="docextract-worker", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def enqueue(self, document_ids: Sequence[int]) -> None:
         for document_id in document_ids:
@@ -69,11 +69,14 @@ class EmbeddedWorker:
                 .order_by(Document.id)
             ).all()
         self.enqueue(unfinished)
+        # A new thread each time: an app's lifespan may run again (test clients, fuzzers).
+        self._thread = threading.Thread(target=self._run, name="docextract-worker", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
 
     def join(self) -> None:
         """Wait until every enqueued document is done (tests)."""
