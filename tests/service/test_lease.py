@@ -213,3 +213,18 @@ def test_an_unreadable_ledger_is_not_taken_for_an_empty_one(service: Service, sc
     assert _sweeper(service, Ledger(readable=False), sent).sweep().sent == []
     assert _sweeper(service, None, sent).sweep().sent == []  # a broker without a ledger
     assert sent == []
+
+
+def test_a_batch_shows_how_often_its_documents_were_sent_again(service: Service, scans: list[Path]):
+    from docextract.cli_service import progress_line  # the line `docextract status` prints
+
+    upload = service.upload(scans[0]).json()
+    document_id, batch_id = upload["documents"][0]["id"], upload["batch_id"]
+    _set(service, document_id, lease_owner="gone:1:x", lease_expires_at=_in(-1))
+    _sweeper(service, Ledger(), []).sweep()
+
+    batch = service.client.get(f"/v1/batches/{batch_id}", headers=service.auth("admin")).json()
+    assert (batch["resent"], batch["pending"]) == (1, 1)
+    assert progress_line(batch) == (
+        f"batch {batch_id}: 0/1 done, 0 failed, 1 pending, 1 sent again after a lost worker or message"
+    )
