@@ -94,7 +94,7 @@ def install(session_factory: sessionmaker, dispatcher: Dispatcher) -> None:
         try:
             dispatcher.enqueue(ids)
         except Exception:  # the rows are committed: the sweeper (worker.sweeper) sends them later
-            log.exception("could not enqueue documents %s; they stay queued", ids)
+            log.exception("could not enqueue documents %s; they stay queued, for the sweeper to send", ids)
 
     def after_rollback(session: Session) -> None:
         session.info.pop(_PENDING, None)
