@@ -23,18 +23,25 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from models.db import Document, utcnow
 from worker.config import WorkerSettings
-from worker.dispatch import SentLedger
 from worker.lease import TERMINAL
 
 log = logging.getLogger(__name__)
 
 _PRUNE_CHUNK = 1000
+
+
+class Ledger(Protocol):
+    """What the sweeper needs of `worker.dispatch.SentLedger`."""
+
+    def members(self) -> set[int]: ...
+    def remove(self, document_ids: Sequence[int]) -> None: ...
 
 
 @dataclass
@@ -53,7 +60,7 @@ class Sweeper:
         self,
         session_factory: sessionmaker,
         worker: WorkerSettings,
-        ledger: SentLedger | None,
+        ledger: Ledger | None,
         send: Callable[[Sequence[int]], None],
     ) -> None:
         self.session_factory = session_factory
@@ -64,8 +71,7 @@ class Sweeper:
     def sweep(self) -> SweepReport:
         report = SweepReport()
         now = utcnow()
-        expired = and_(Document.lease_expires_at < now)
-        report.expired = self._resend(expired, exclude=set())
+        report.expired = self._resend(Document.lease_expires_at < now, exclude=set())
         in_broker = self._ledger_members()
         if in_broker is not None:
             quiet_since = now - timedelta(seconds=self.worker.lease_seconds)

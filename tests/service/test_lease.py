@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,7 @@ def _dead_pid() -> int:
     return process.pid
 
 
-def _in(seconds: float):  # type: ignore[no-untyped-def]
+def _in(seconds: float) -> datetime:
     return utcnow() + timedelta(seconds=seconds)
 
 
@@ -63,8 +64,6 @@ def _in(seconds: float):  # type: ignore[no-untyped-def]
 def test_a_lease_is_claimed_only_when_free_expired_or_its_holder_gone(
     service: Service, scans: list[Path], holder: str | None, expires_in: float | None, claimed: bool
 ):
-    import os
-
     document_id = _queued(service, scans[0])
     if holder is not None:
         holder = holder.format(parent=os.getppid(), dead=_dead_pid())
