@@ -64,16 +64,19 @@ class SentLedger:
 class CeleryDispatcher:
     """Sends each document's chain to the broker (Redis) and notes it in the ledger."""
 
-    def __init__(self, ledger: SentLedger | None = None) -> None:
+    def __init__(self, ledger: SentLedger | None = None, priority: int | None = None) -> None:
+        """`priority`: the first step's, when not the tasks' default (worker.celery_app)."""
         self.ledger = ledger if ledger is not None else SentLedger.from_settings()
+        self.priority = priority
 
     def enqueue(self, document_ids: Sequence[int]) -> None:
         from worker.tasks import document_chain
 
+        options = {} if self.priority is None else {"priority": self.priority}
         sent: list[int] = []
         try:
             for document_id in document_ids:
-                document_chain(document_id).apply_async()
+                document_chain(document_id).apply_async(**options)  # the first step's priority
                 sent.append(document_id)
         finally:
             if self.ledger is not None and sent:

@@ -19,7 +19,7 @@ from celery import Task, chain
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from worker import jobs
-from worker.celery_app import WORKER_PUBLISH_RETRY_POLICY, app
+from worker.celery_app import RESEND_PRIORITY, WORKER_PUBLISH_RETRY_POLICY, app
 from worker.config import get_worker_settings
 from worker.dispatch import CeleryDispatcher, SentLedger
 from worker.runtime import get_runtime
@@ -75,7 +75,9 @@ def _start_sweeper(**_: object) -> None:
     # An engine of its own: pool processes never use (or inherit busy) connections of this thread.
     session_factory = make_session_factory(make_engine(get_settings().database_url))
     ledger = SentLedger.from_settings()
-    _sweeper = SweeperThread(Sweeper(session_factory, _settings, ledger, CeleryDispatcher(ledger).enqueue))
+    _sweeper = SweeperThread(
+        Sweeper(session_factory, _settings, ledger, CeleryDispatcher(ledger, RESEND_PRIORITY).enqueue)
+    )
     _sweeper.start()
 
 
