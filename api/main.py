@@ -119,4 +119,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     async def out_of_range(_: Request, exc: Exception) -> JSONResponse:  # e.g. an id past BIGINT: not a 500
         return JSONResponse({"detail": "a value is out of range"}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
 
+    # PostgreSQL refuses such a value with DataError; SQLite's driver, before sending it, with
+    # OverflowError ("Python int too large to convert to SQLite INTEGER").
     app.add_exception_handler(sqlalchemy.exc.DataError, out_of_range)
+    app.add_exception_handler(OverflowError, out_of_range)

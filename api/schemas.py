@@ -53,6 +53,11 @@ class BatchPublic(BaseModel):
     finished: bool = Field(description="nothing pending")
     by_status: dict[DocumentStatus, int]
     failures: list[BatchFailure] = Field(description="the first failed documents and why")
+    resent: int = Field(
+        0,
+        description="times the sweeper sent one of its documents to the workers again: "
+        "its worker died, or the broker never had or lost its message",
+    )
 
 
 class KnownHashes(BaseModel):

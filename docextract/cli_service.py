@@ -206,13 +206,13 @@ def status(
         try:
             progress = client.batch(batch)
             while wait and not progress["finished"]:
-                typer.echo(_progress_line(progress))
+                typer.echo(progress_line(progress))
                 time.sleep(5)
                 progress = client.batch(batch)
         except ApiError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from exc
-    typer.echo(_progress_line(progress))
+    typer.echo(progress_line(progress))
     for failure in progress["failures"]:
         typer.echo(f"failed: {failure['id']} {failure['filename']}: {failure['error']}")
     if progress["failed"]:
@@ -247,11 +247,14 @@ def requeue(
     typer.echo(f"{len(ids)} documents sent")
 
 
-def _progress_line(progress: dict) -> str:
-    return (
+def progress_line(progress: dict) -> str:
+    line = (
         f"batch {progress['id']}: {progress['done']}/{progress['total']} done, "
         f"{progress['failed']} failed, {progress['pending']} pending"
     )
+    if progress.get("resent"):  # the sweeper's work: a worker died, or a message was lost
+        line += f", {progress['resent']} sent again after a lost worker or message"
+    return line
 
 
 def _require_key(key: str) -> None:

@@ -27,12 +27,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
     create_engine,
     event,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -60,6 +61,20 @@ Json = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timestamp that is UTC and timezone-aware on every backend: SQLite stores no offset and
+    gives naive values back, which the API would publish as dates without a zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.astimezone(UTC) if value is not None and value.tzinfo is not None else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 class Role(enum.StrEnum):
@@ -102,7 +117,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
         int: Id,
-        datetime: DateTime(timezone=True),
+        datetime: UtcDateTime(),
         dict[str, Any]: Json,
         list[Any]: Json,
     }
@@ -159,6 +174,12 @@ class Document(Base):
     error: Mapped[str | None] = mapped_column(Text)
     # Deliveries of the extract step: bounds the retries of a document that crashes workers.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # The worker process running a step of this document, and until when (worker.lease): a
+    # step starts only under a lease, renewed while it runs; an expired one means a dead worker.
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Times the sweeper sent the document again (worker.sweeper): a dead worker, a lost message.
+    resent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     page_count: Mapped[int | None] = mapped_column(Integer)
     # Copied out of `result` so that listings filter on indexed columns.
     template_id: Mapped[str | None] = mapped_column(String(32), index=True)

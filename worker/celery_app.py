@@ -24,6 +24,14 @@ QUEUES = ("prepare", "extract", "persist")
 # API keeps the short default so an upload answers, and `docextract requeue` sends later.
 WORKER_PUBLISH_RETRY_POLICY = {"max_retries": 60, "interval_start": 0, "interval_step": 1, "interval_max": 5}
 
+# With Redis, priority 0 is served first: a worker's BRPOP reads every queue's priority-0 list
+# before any priority-3 one. A new document's first step is sent at 3. Its next steps go at 0:
+# Celery sends a chain's next step without a priority (kombu's default, 0), so a document under
+# way finishes before new ones start. The sweeper's re-sends go at 0 from the first step, so a
+# dead worker's document runs again at once rather than behind a night's queue of new ones.
+NORMAL_PRIORITY = 3
+RESEND_PRIORITY = 0
+
 
 def guard_redis_channel_close() -> None:
     """Keep a worker alive when Redis goes away (kombu 5.7 bug, seen in tests/faults).
@@ -62,6 +70,7 @@ def make_celery() -> Celery:
             "docextract.extract": {"queue": "extract"},
             "docextract.persist": {"queue": "persist"},
         },
+        task_default_priority=NORMAL_PRIORITY,
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],

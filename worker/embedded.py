@@ -2,7 +2,7 @@
 
 For one user on one machine (`docextract serve --embedded`): documents are processed one at a
 time in upload order; on start, documents left queued or processing by a previous run are
-picked up again.
+picked up again (their leases, of a process that is gone, forgotten first).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy import select
 
 from models.db import Document, DocumentStatus
-from worker import jobs
+from worker import jobs, lease
 from worker.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -54,25 +54,29 @@ class EmbeddedWorker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._queue: queue.Queue[int | None] = queue.Queue()
-        self._thread = threading.Thread(target=self._run, name="docextract-worker", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def enqueue(self, document_ids: Sequence[int]) -> None:
         for document_id in document_ids:
             self._queue.put(document_id)
 
     def start(self) -> None:
-        with self.runtime.session_factory() as session:
+        with self.runtime.session_factory.begin() as session:
+            lease.release_all(session)  # this thread is the database's only worker: none is alive
             unfinished = session.scalars(
                 select(Document.id)
                 .where(Document.status.in_([DocumentStatus.queued, DocumentStatus.processing]))
                 .order_by(Document.id)
             ).all()
         self.enqueue(unfinished)
+        # A new thread each time: an app's lifespan may run again (test clients, fuzzers).
+        self._thread = threading.Thread(target=self._run, name="docextract-worker", daemon=True)
         self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout)
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
 
     def join(self) -> None:
         """Wait until every enqueued document is done (tests)."""

@@ -27,6 +27,7 @@ from models.db import (
     insert_ignoring_conflicts,
 )
 from models.schemas import ExtractionResult
+from worker import lease
 from worker.pipeline.errors import InputError
 from worker.pipeline.load import open_document
 from worker.runtime import Runtime
@@ -55,23 +56,30 @@ def _fail(document: Document, reason: str) -> None:
 
 def prepare(rt: Runtime, document_id: int) -> bool:
     """Check the original opens and record its pages; False when there is nothing to do."""
-    with rt.session_factory.begin() as session:
-        document = _lock(session, document_id)
-        if document is None or document.status in TERMINAL_STATUSES:
+    with lease.held(rt.session_factory, document_id, rt.worker) as held:
+        if held is None:
             return False
-        path = rt.store.original_path(document.sha256)
-        if not path.is_file():
-            _fail(document, "original missing from storage")
-            return False
-        try:
-            with open_document(path, rt.settings.limits, document.filename) as opened:
-                page_count = opened.page_count
-        except InputError as exc:
-            _fail(document, exc.reason)
-            return False
-        document.page_count = page_count  # still `queued`: `processing` means OCR is running
-        pages = [{"document_id": document_id, "number": n} for n in range(1, page_count + 1)]
-        insert_ignoring_conflicts(session, Page, pages, ["document_id", "number"])
+        with rt.session_factory.begin() as session:
+            document = _lock(session, document_id)
+            if document is None or document.status in TERMINAL_STATUSES or not held.owns(document):
+                return False
+            return _record_pages(rt, session, document)
+
+
+def _record_pages(rt: Runtime, session: Session, document: Document) -> bool:
+    path = rt.store.original_path(document.sha256)
+    if not path.is_file():
+        _fail(document, "original missing from storage")
+        return False
+    try:
+        with open_document(path, rt.settings.limits, document.filename) as opened:
+            page_count = opened.page_count
+    except InputError as exc:
+        _fail(document, exc.reason)
+        return False
+    document.page_count = page_count  # still `queued`: `processing` means OCR is running
+    pages = [{"document_id": document.id, "number": n} for n in range(1, page_count + 1)]
+    insert_ignoring_conflicts(session, Page, pages, ["document_id", "number"])
     return True
 
 
@@ -79,12 +87,18 @@ def extract(rt: Runtime, document_id: int) -> bool:
     """Run the pipeline and leave its result in storage for `persist`.
 
     The attempt is counted and committed before the work starts, so a document that kills
-    its worker process is counted too and given up after `max_attempts`.
+    its worker process is counted too and given up after `max_attempts`. The lease is held
+    (and renewed) throughout, so no other worker starts this document meanwhile.
     """
+    with lease.held(rt.session_factory, document_id, rt.worker) as held:
+        return held is not None and _extract_leased(rt, document_id, held)
+
+
+def _extract_leased(rt: Runtime, document_id: int, held: lease.Lease) -> bool:
     result_path = rt.store.result_path(document_id)
     with rt.session_factory.begin() as session:
         document = _lock(session, document_id)
-        if document is None or document.status in TERMINAL_STATUSES:
+        if document is None or document.status in TERMINAL_STATUSES or not held.owns(document):
             return False
         if result_path.is_file():  # extracted by an earlier delivery; persist did not run yet
             return True
@@ -103,28 +117,37 @@ def extract(rt: Runtime, document_id: int) -> bool:
     except InputError as exc:
         with rt.session_factory.begin() as session:
             document = _lock(session, document_id)
-            if document is not None and document.status not in TERMINAL_STATUSES:
+            if document is not None and document.status not in TERMINAL_STATUSES and held.owns(document):
                 _fail(document, exc.reason)
         return False
     if result.source.sha256 != sha256:
         raise RuntimeError(f"stored original does not match its hash ({result.source.sha256})")
-    rt.store.write_atomic(result_path, result.model_dump_json().encode())
+    with rt.session_factory.begin() as session:  # the row stays locked while the result is written
+        document = _lock(session, document_id)
+        if document is None or document.status in TERMINAL_STATUSES or not held.owns(document):
+            return False
+        rt.store.write_atomic(result_path, result.model_dump_json().encode())
     return True
 
 
 def persist(rt: Runtime, document_id: int) -> None:
     """Store the result as fields and review items, and the document's new status."""
     result_path = rt.store.result_path(document_id)
-    with rt.session_factory.begin() as session:
-        document = _lock(session, document_id)
-        if document is None or document.status in TERMINAL_STATUSES:
-            result_path.unlink(missing_ok=True)
+    with lease.held(rt.session_factory, document_id, rt.worker) as held:
+        if held is None:  # finished (nothing to do) or another worker is on it
             return
-        if not result_path.is_file():
-            _fail(document, "extraction result missing from storage")
-            return
-        result = ExtractionResult.model_validate_json(result_path.read_bytes())
-        _store_result(session, document, result)
+        with rt.session_factory.begin() as session:
+            document = _lock(session, document_id)
+            if document is None or document.status in TERMINAL_STATUSES:
+                result_path.unlink(missing_ok=True)
+                return
+            if not held.owns(document):
+                return
+            if not result_path.is_file():
+                _fail(document, "extraction result missing from storage")
+                return
+            result = ExtractionResult.model_validate_json(result_path.read_bytes())
+            _store_result(session, document, result)
     result_path.unlink(missing_ok=True)
 
 

@@ -7,6 +7,8 @@ A document is the chain prepare → extract → persist (`document_chain`). Retr
   `max_attempts` deliveries, then the document fails (a poison document cannot loop; a
   process killed mid-task is redelivered, `task_reject_on_worker_lost`, and counted too);
 - other errors in prepare or persist are bugs that a retry will not mend: the document fails.
+A step that finds its document finished, failed or leased by another worker (`worker.lease`)
+ends the chain there. Each worker's main process also runs the sweeper (`worker.sweeper`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ from __future__ import annotations
 import kombu.exceptions
 import redis.exceptions
 from celery import Task, chain
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from worker import jobs
-from worker.celery_app import WORKER_PUBLISH_RETRY_POLICY, app
+from worker.celery_app import RESEND_PRIORITY, WORKER_PUBLISH_RETRY_POLICY, app
 from worker.config import get_worker_settings
+from worker.dispatch import CeleryDispatcher, SentLedger
 from worker.runtime import get_runtime
+from worker.sweeper import Sweeper, SweeperThread
 
 TRANSIENT_ERRORS = (
     *jobs.TRANSIENT_ERRORS,
@@ -53,26 +57,60 @@ def _load_models(**_: object) -> None:
     runtime.extractor()
 
 
+def _end_chain(task: Task) -> None:
+    """Send no next step: the document is finished, failed, or another worker holds it."""
+    task.request.chain = None
+
+
+_sweeper: SweeperThread | None = None
+
+
+@worker_ready.connect
+def _start_sweeper(**_: object) -> None:
+    """Every worker sweeps (worker.sweeper): wherever documents can be worked on, it runs."""
+    global _sweeper
+    from docextract.settings import get_settings
+    from models.db import make_engine, make_session_factory
+
+    # An engine of its own: pool processes never use (or inherit busy) connections of this thread.
+    session_factory = make_session_factory(make_engine(get_settings().database_url))
+    ledger = SentLedger.from_settings()
+    _sweeper = SweeperThread(
+        Sweeper(session_factory, _settings, ledger, CeleryDispatcher(ledger, RESEND_PRIORITY).enqueue)
+    )
+    _sweeper.start()
+
+
+@worker_shutdown.connect
+def _stop_sweeper(**_: object) -> None:
+    if _sweeper is not None:
+        _sweeper.stop()
+
+
 @app.task(name="docextract.prepare", bind=True, **_retry_policy)
 def prepare_pages(self: Task, document_id: int) -> None:
     try:
-        jobs.prepare(get_runtime(), document_id)
+        if not jobs.prepare(get_runtime(), document_id):
+            _end_chain(self)
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
         jobs.fail_after_bug(get_runtime(), "prepare", document_id, exc)
+        _end_chain(self)
 
 
 @app.task(name="docextract.extract", bind=True, **_retry_policy)
 def extract_document(self: Task, document_id: int) -> None:
     try:
-        jobs.extract(get_runtime(), document_id)
+        if not jobs.extract(get_runtime(), document_id):
+            _end_chain(self)
     except TRANSIENT_ERRORS:
         raise
     except Exception as exc:
         delay = jobs.retry_delay_after_crash(get_runtime(), document_id, exc)
         if delay is not None:
             raise self.retry(exc=exc, countdown=delay) from exc
+        _end_chain(self)
 
 
 @app.task(name="docextract.persist", bind=True, **_retry_policy)

@@ -23,6 +23,7 @@ def to_public(progress: batches.Progress) -> BatchPublic:
         finished=progress.pending == 0,
         by_status=progress.by_status,
         failures=[BatchFailure(id=i, filename=f, error=e) for i, f, e in progress.failures],
+        resent=progress.resent,
     )
 
 

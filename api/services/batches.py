@@ -72,6 +72,7 @@ class Progress:
     batch: Batch
     by_status: dict[DocumentStatus, int]
     failures: list[tuple[int, str, str | None]]
+    resent: int = 0  # times the sweeper sent a document again (a dead worker, a lost message)
 
     @property
     def total(self) -> int:
@@ -98,6 +99,11 @@ def progress(session: Session, batch: Batch) -> Progress:
         .where(in_batch)
         .group_by(Document.status)
     ).all()
+    resent = session.scalar(
+        select(func.coalesce(func.sum(Document.resent), 0))
+        .join(BatchDocument, BatchDocument.document_id == Document.id)
+        .where(in_batch)
+    )
     failures = session.execute(
         select(Document.id, BatchDocument.filename, Document.error)
         .join(BatchDocument, BatchDocument.document_id == Document.id)
@@ -109,4 +115,5 @@ def progress(session: Session, batch: Batch) -> Progress:
         batch,
         {DocumentStatus(s): n for s, n in counts},
         [(i, f, e) for i, f, e in failures],
+        int(resent or 0),
     )

@@ -1,6 +1,6 @@
 """Soak: documents through the real service while a worker is killed (-9) every ~30 s.
 
-    python bench/soak [--documents 200] [--workers 2] [--kill-every 30] [--timeout 3600]
+    python bench/soak [--documents 200] [--workers 2] [--kill-every 30] [--timeout 7200]
 
 Starts `docextract serve` and `--workers` separate `docextract worker --concurrency 1` on this
 machine's PostgreSQL (a throw-away database) and Redis (keys of its own), uploads the
@@ -8,9 +8,10 @@ documents (sample scans repeated, each copy made unique by trailing bytes, which
 decoders ignore), then every `--kill-every` seconds kills one worker's whole process group
 with SIGKILL and starts it again, round robin, until every document is extracted or failed
 (or the timeout). Prints documents done, failed, lost (never finished, or missing),
-duplicated fields ((document, code) pairs stored twice), wall time, and the workers' memory
-over time. Unacknowledged work of a killed worker comes back after the visibility timeout
-(`--visibility-timeout`, 60 s here; 4 h by default in the service).
+duplicated fields ((document, code) pairs stored twice), wall time, the workers' memory over
+time, and the longest stall: from a kill to the killed worker's document running again (leased
+by a live worker) or finished. The service runs with its default settings: a killed worker's
+document comes back when its lease (60 s) has run out and a sweep (every 30 s) sends it again.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def make_inputs(directory: Path, count: int, samples: list[str]) -> list[Path]:
 
 
 class Service:
-    def __init__(self, work: Path, workers: int, visibility_timeout: int) -> None:
+    def __init__(self, work: Path, workers: int) -> None:
         self.work = work
         self.name = f"docextract_soak_{uuid.uuid4().hex[:8]}"
         self.admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
@@ -77,8 +78,6 @@ class Service:
             "DOCEXTRACT_BROKER_URL": REDIS_URL,
             "DOCEXTRACT_STORAGE_DIR": str(work / "storage"),
             "DOCEXTRACT_WORKER__BROKER_KEY_PREFIX": self.prefix,
-            "DOCEXTRACT_WORKER__VISIBILITY_TIMEOUT": str(visibility_timeout),
-            "DOCEXTRACT_WORKER__RETRY_BACKOFF_MAX": "10",
         }
         self.api: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen | None] = [None] * workers
@@ -104,6 +103,31 @@ class Service:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+    def leased_by(self, slot: int) -> set[int]:
+        """Documents whose lease is held by a process of this worker (its pool process)."""
+        process = self.workers[slot]
+        if process is None:
+            return set()
+        pids = {str(pid) for pid in process_tree(process.pid)}
+        with self.engine.connect() as connection:
+            rows = connection.execute(text("SELECT id, lease_owner FROM documents WHERE lease_owner IS NOT NULL"))
+            return {i for i, owner in rows if owner.rsplit(":", 2)[1] in pids}
+
+    def running_again(self, interrupted: set[int], dead_owners: set[str]) -> set[int]:
+        """Of `interrupted`, those leased by a live worker or finished."""
+        if not interrupted:
+            return set()
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, status, lease_owner FROM documents WHERE id = ANY(:ids)"), {"ids": list(interrupted)}
+            ).all()
+        return {
+            i
+            for i, status, owner in rows
+            if status not in ("queued", "processing")
+            or (owner is not None and owner.rsplit(":", 2)[1] not in dead_owners)
+        }
 
     def worker_rss(self) -> list[float]:
         return [sum(rss_mb(p) for p in process_tree(w.pid)) if w else 0.0 for w in self.workers]
@@ -154,9 +178,11 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
 
     paths = make_inputs(work / "inputs", args.documents, args.samples)
     expected_hashes = {hashlib.sha256(p.read_bytes()).hexdigest() for p in paths}
-    service = Service(work, args.workers, args.visibility_timeout)
+    service = Service(work, args.workers)
     samples: list[tuple[float, int, int, int, list[float]]] = []
     kills: list[tuple[float, int]] = []
+    waiting: dict[int, tuple[float, set[str]]] = {}  # interrupted document → (kill time, dead pids)
+    stalls: list[float] = []  # seconds from a kill to its document running again
     try:
         key = service.prepare()
         for slot in range(args.workers):
@@ -174,12 +200,18 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
                 done = sum(by_status.get(s, 0) for s in ("extracted", "needs_review", "verified"))
                 failed = by_status.get("failed", 0)
                 samples.append((now, done, failed, args.documents - done - failed, service.worker_rss()))
+                dead_pids = set().union(*[pids for _, pids in waiting.values()])
+                for document_id in service.running_again(set(waiting), dead_pids):
+                    stalls.append(now - waiting.pop(document_id)[0])
                 if not uploader.is_alive() and done + failed >= args.documents:
                     finished = True
                     break
                 if time.monotonic() >= next_kill:
+                    interrupted = service.leased_by(victim)
+                    dead = {str(pid) for pid in process_tree(service.workers[victim].pid)}
                     service.kill_worker(victim)
                     kills.append((now, victim))
+                    waiting.update(dict.fromkeys(interrupted, (now, dead)))
                     service.start_worker(victim)
                     victim = (victim + 1) % args.workers
                     next_kill += args.kill_every
@@ -203,6 +235,8 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
         "lost": unfinished + len(expected_hashes - hashes),
         "duplicated": duplicated,
         "kills": kills,
+        "stalls": stalls,
+        "never_resumed": len(waiting),
         "samples": samples,
         "failures": [tuple(f) for f in failures],
         "upload_failures": len(summary_box["s"].failures) if "s" in summary_box else None,
@@ -214,8 +248,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="worker processes, killed in turn")
     parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills")
-    parser.add_argument("--visibility-timeout", type=int, default=60)
-    parser.add_argument("--timeout", type=float, default=3600, help="give up after this many seconds")
+    parser.add_argument("--timeout", type=float, default=7200, help="give up after this many seconds")
     parser.add_argument("--samples", nargs="+", default=[DEFAULT_SAMPLE], help=f"scans of {SAMPLES} to repeat")
     args = parser.parse_args()
     # A stop request still runs the clean-up below: processes, Redis keys, the database.
@@ -230,13 +263,20 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print(
         f"{args.documents} documents ({', '.join(args.samples)}), {args.workers} workers of 1 process, "
-        f"kill -9 of one worker every {args.kill_every:.0f} s, visibility timeout {args.visibility_timeout} s"
+        f"kill -9 of one worker every {args.kill_every:.0f} s, default settings"
     )
     print(f"{'done':>6}{'failed':>8}{'lost':>6}{'dup. fields':>13}{'kills':>7}{'wall s':>9}  finished")
     print(
         f"{run['done']:>6}{run['failed']:>8}{run['lost']:>6}{run['duplicated']:>13}"
         f"{len(run['kills']):>7}{run['wall']:>9.0f}  {'yes' if run['finished'] else 'NO (timeout)'}"
     )
+    stalls = sorted(run["stalls"])
+    if stalls:
+        print(
+            f"documents interrupted by a kill: {len(stalls) + run['never_resumed']}, running again after "
+            f"median {stalls[len(stalls) // 2]:.0f} s, longest {stalls[-1]:.0f} s; "
+            f"never resumed: {run['never_resumed']}"
+        )
     for filename, error in run["failures"]:
         print(f"failed: {filename}: {error}")
     print("\nworker memory over time (RSS of each worker's process tree, MB):")

@@ -5,7 +5,9 @@ the installed package, so no production configuration can reach it.
 The document's bytes say what the extractor does (markers after the image data, which image
 decoders ignore): `DX-SLEEP:<seconds>` takes that long, `DX-POISON-KILL` kills the worker
 process running it, `DX-POISON-RAISE` raises. Every page is decoded (as the pipeline
-would), then a made-up result is given at once.
+would), then a made-up result is given at once. With DX_TEST_STARTS_LOG set to a file, each
+extraction appends `start <sha256> <pid> <time>` when it starts and `end ...` when it ends,
+so that a test can count how often, and in which processes at once, a document ran.
 
     python -m tests.faults.scripted_worker [docextract worker options]
 """
@@ -20,7 +22,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from docextract.settings import get_settings
+from docextract.settings import LimitSettings, get_settings
 from models.schemas import ExtractionResult
 from tests.service.conftest import FakeExtractor
 from worker.pipeline.load import open_document
@@ -33,8 +35,20 @@ class PoisonError(RuntimeError):
 
 
 class ScriptedExtractor(FakeExtractor):
+    def __init__(self, review: tuple[str, ...] = (), limits: LimitSettings | None = None) -> None:
+        super().__init__(review=review)
+        self.limits = limits  # None: the environment's (DOCEXTRACT_LIMITS__*)
+
     def extract_file(
         self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
+    ) -> ExtractionResult:
+        _record("start", path)
+        result = self._extract(path, filename, aliases)
+        _record("end", path)
+        return result
+
+    def _extract(
+        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
     ) -> ExtractionResult:
         data = path.read_bytes()
         if b"DX-POISON-KILL" in data:
@@ -43,10 +57,16 @@ class ScriptedExtractor(FakeExtractor):
             raise PoisonError("this document always crashes the extractor")
         if match := SLEEP.search(data):
             time.sleep(float(match.group(1)))
-        with open_document(path, get_settings().limits, filename) as document:
+        with open_document(path, self.limits or get_settings().limits, filename) as document:
             for _page in document.pages():  # decode like the pipeline: bad pages fail here
                 pass
         return super().extract_file(path, filename, aliases)
+
+
+def _record(event: str, path: Path) -> None:
+    if log := os.environ.get("DX_TEST_STARTS_LOG"):
+        with open(log, "a") as out:  # one short append: whole lines even from several processes
+            out.write(f"{event} {path.name} {os.getpid()} {time.time():.3f}\n")
 
 
 def main(argv: list[str]) -> None:

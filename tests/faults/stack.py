@@ -216,6 +216,28 @@ class Stack:
         with self.engine.connect() as connection:
             return {row[0]: tuple(row[1:]) for row in connection.execute(query).all()}
 
+    def resent(self) -> dict[str, int]:
+        """filename → times the sweeper sent the document again."""
+        with self.engine.connect() as connection:
+            return dict(connection.execute(text("SELECT filename, resent FROM documents")).all())
+
+    def starts(self, log: Path) -> dict[str, list[tuple[int, float, float | None]]]:
+        """filename → (pid, start, end or None) of each extraction the scripted worker began
+        (its DX_TEST_STARTS_LOG), in start order."""
+        with self.engine.connect() as connection:
+            names = dict(connection.execute(text("SELECT sha256, filename FROM documents")).all())
+        runs: dict[str, list[tuple[int, float, float | None]]] = {}
+        lines = log.read_text().split() if log.exists() else []
+        for event, sha256, pid, at in zip(lines[::4], lines[1::4], lines[2::4], lines[3::4], strict=True):
+            name = names[sha256]
+            if event == "start":
+                runs.setdefault(name, []).append((int(pid), float(at), None))
+            else:  # the end of that process's open run of this document
+                open_runs = [i for i, r in enumerate(runs[name]) if r[0] == int(pid) and r[2] is None]
+                i = open_runs[-1]
+                runs[name][i] = (runs[name][i][0], runs[name][i][1], float(at))
+        return runs
+
     def wait_finished(self, timeout: float = 120) -> Counts:
         wait_until(lambda: self.counts().unfinished() == 0, "every document to finish", timeout=timeout, every=0.5)
         return self.counts()

@@ -56,9 +56,9 @@ def test_redis_restart_during_a_batch(
         stack.stop()
 
 
-def test_redis_losing_its_data_is_recovered_by_requeue(fault_databases: Databases, tmp_path: Path):
+def test_redis_losing_its_data_is_recovered_by_the_sweeper(fault_databases: Databases, tmp_path: Path):
     """A Redis without persistence forgets the queue on restart; the database still knows what
-    is unfinished and `docextract requeue` sends it again."""
+    is unfinished, and the workers' sweeper sends it again, no person needed."""
     (tmp_path / "redis").mkdir()
     volatile = PrivateRedis(tmp_path / "redis", durable=False)
     volatile.start()
@@ -73,15 +73,36 @@ def test_redis_losing_its_data_is_recovered_by_requeue(fault_databases: Database
             time.sleep(8)  # whatever was in flight finishes; the rest of the queue is gone
             stranded = stack.counts().unfinished()
             assert stranded > 0
-            requeued = stack.cli("requeue", "--stale-minutes", "0")
-            assert requeued.stdout.strip() == f"{stranded} documents sent", requeued.stderr
 
-            stack.wait_finished(timeout=120)
+            stack.wait_finished(timeout=180)  # lease and quiet time 60 s, a sweep every 30 s
             _assert_all_extracted(stack, names)
+            assert sum(stack.resent().values()) >= stranded
         finally:
             stack.stop()
     finally:
         volatile.stop()
+
+
+def test_documents_uploaded_while_redis_is_down_are_sent_when_it_is_back(
+    fault_databases: Databases, tmp_path: Path, private_redis: PrivateRedis
+):
+    """The upload commits, the send fails (the API answers anyway); nobody runs `requeue`."""
+    stack = make_stack(fault_databases, tmp_path, redis_url=private_redis.url)
+    try:
+        stack.start_api()
+        key = stack.admin_key()
+        stack.start_worker(concurrency=1)
+        private_redis.stop()
+        with stack.client(key) as client:
+            stack.upload(client, [(f"doc{n}.png", scan_bytes(n)) for n in range(3)])
+        assert stack.counts().by_status == {"queued": 3}
+        private_redis.start()
+
+        stack.wait_finished(timeout=180)
+        _assert_all_extracted(stack, [f"doc{n}.png" for n in range(3)])
+        assert stack.resent() == {f"doc{n}.png": 1 for n in range(3)}  # each sent once, by one sweep
+    finally:
+        stack.stop()
 
 
 def test_postgres_connections_dropped_during_persistence(stack: Stack):

@@ -1,5 +1,6 @@
-"""kill -9 of a worker in the middle of a document, and a poison document: each ends with
-every document extracted or failed with a reason, none lost, no field stored twice."""
+"""kill -9 of a worker in the middle of a document, a document slower than every timeout, and
+a poison document, all with the service's default settings: each ends with every document
+extracted or failed with a reason, none lost, none run twice at once, no field stored twice."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ from tests.faults.stack import Stack, children, scan_bytes, wait_until
 from tests.service.conftest import CODES, Databases
 
 pytestmark = pytest.mark.services
-VISIBILITY_TIMEOUT = 6  # seconds; 4 h in the service
 
 
 def _wait_processing(stack: Stack, filename: str) -> None:
@@ -41,28 +41,70 @@ def test_pool_process_killed_mid_document_is_redelivered(stack: Stack):
     assert worker.poll() is None  # the worker replaced its pool process and went on
 
 
-def test_whole_worker_killed_then_restarted_loses_nothing(fault_databases: Databases, tmp_path: Path):
-    # Redis hands an unacknowledged message to another consumer after the visibility timeout.
-    stack = make_stack(fault_databases, tmp_path, DOCEXTRACT_WORKER__VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT))
+def test_whole_worker_killed_resumes_within_minutes_with_the_default_settings(
+    fault_databases: Databases, tmp_path: Path
+):
+    """What a user sees: default settings (4 h visibility timeout), the only worker killed -9
+    mid-document, a new one started 2 s later: its lease runs out (60 s) and a sweep (30 s)
+    sends it again, ahead of the ~90 s of queue still waiting; no person, no `requeue`."""
+    starts = tmp_path / "starts.log"
+    stack = make_stack(fault_databases, tmp_path, DX_TEST_STARTS_LOG=str(starts))
     try:
         stack.start_api()
-        worker = stack.start_worker(concurrency=2)
-        files = [(f"doc{n}.png", scan_bytes(n, b"DX-SLEEP:1.5")) for n in range(8)]
+        worker = stack.start_worker(concurrency=1)
+        files = [(f"doc{n:02d}.png", scan_bytes(n, b"DX-SLEEP:6")) for n in range(16)]
         with stack.client(stack.admin_key()) as client:
             stack.upload(client, files)
         wait_until(lambda: "processing" in {d[0] for d in stack.documents().values()}, "a document in extraction")
+        (interrupted,) = [n for n, d in stack.documents().items() if d[0] == "processing"]
         stack.kill_group(worker)
-        # A worker looks for overdue unacknowledged messages when it starts (then about every
-        # 100 s): the replacement comes up once the dead worker's messages are overdue.
-        time.sleep(VISIBILITY_TIMEOUT + 1)
-        stack.start_worker(concurrency=2)
+        killed_at = time.time()
+        time.sleep(2)
+        stack.start_worker(concurrency=1)
 
-        counts = stack.wait_finished(timeout=120)
-        documents = stack.documents()
-        assert counts.by_status == {"extracted": 8}, stack.logs()
+        counts = stack.wait_finished(timeout=180 - (time.time() - killed_at))
+        done_within = time.time() - killed_at
+        documents, runs = stack.documents(), stack.starts(starts)
+        assert counts.by_status == {"extracted": 16}, stack.logs()
         assert {n: d[3] for n, d in documents.items()} == {n: len(CODES) for n, _ in files}
-        assert max(d[2] for d in documents.values()) >= 2  # the interrupted one ran again
         assert (counts.duplicated_fields, counts.duplicated_review_items) == (0, 0)
+        # The interrupted document ran again within 2 minutes of the kill, once; the others once.
+        assert runs[interrupted][0][2] is None  # killed mid-extraction
+        assert len(runs[interrupted]) == 2
+        rerun_at = runs[interrupted][1][1]
+        assert rerun_at - killed_at < 120
+        assert {n: len(r) for n, r in runs.items() if n != interrupted} == {n: 1 for n, _ in files if n != interrupted}
+        # Sent again ahead of the queue: documents uploaded before the kill started after it.
+        assert max(r[0][1] for n, r in runs.items() if n != interrupted) > rerun_at
+        assert stack.resent()[interrupted] == 1 and documents[interrupted][2] == 2  # sent again, 2 attempts
+        print(f"kill -> running again {rerun_at - killed_at:.0f} s, -> all done {done_within:.0f} s")
+    finally:
+        stack.stop()
+        stack.clear_redis_keys()
+
+
+def test_a_document_slower_than_every_timeout_runs_once(fault_databases: Databases, tmp_path: Path):
+    """150 s of extraction: longer than the lease (60 s) plus a sweep (30 s) several times
+    over, with an idle second process, and the document's chain sent a second time while it
+    runs (as a redelivery would): it is started once and extracted once."""
+    starts = tmp_path / "starts.log"
+    stack = make_stack(fault_databases, tmp_path, DX_TEST_STARTS_LOG=str(starts))
+    try:
+        stack.start_api()
+        stack.start_worker(concurrency=2)
+        with stack.client(stack.admin_key()) as client:
+            stack.upload(client, [("slow.png", scan_bytes(0, b"DX-SLEEP:150"))])
+        _wait_processing(stack, "slow.png")
+        time.sleep(20)
+        resent = stack.cli("requeue", "--stale-minutes", "0")
+        assert resent.stdout.strip() == "1 documents sent", resent.stderr
+
+        stack.wait_finished(timeout=240)
+        runs = stack.starts(starts)["slow.png"]
+        assert len(runs) == 1 and runs[0][2] - runs[0][1] >= 150, runs
+        assert stack.documents()["slow.png"] == ("extracted", None, 1, len(CODES))
+        assert stack.resent()["slow.png"] == 0  # the sweeper never took it for a dead worker's
+        assert "leased by" in stack.logs(tail=100_000)  # the second delivery found it held, and stopped
     finally:
         stack.stop()
         stack.clear_redis_keys()

@@ -34,7 +34,7 @@ def _is_solid(h: int, area: int, dpi: float) -> bool:
 def _is_sign(box: tuple[int, int, int, int], height: int, dpi: float) -> bool:
     """A flat stroke across the middle of the cell (a minus sign, a thin dash), however thin:
     no speck is that wide and flat, and what is left of a rule lies at the cell's edge."""
-    x, y, w, h = box
+    _, y, w, h = box
     return w >= max(dpi * 0.03, 5) and w >= 2.5 * h and 0.25 * height <= y + h / 2 <= 0.75 * height
 
 
