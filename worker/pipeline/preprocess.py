@@ -30,6 +30,30 @@ class Seal:
 
 
 @dataclass(frozen=True)
+class Stroke:
+    """One 8-connected piece of a ruled-line mask: its bounding box and its pixels in it."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    pixels: np.ndarray = field(repr=False)  # bool, height × width
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Page x and y of the stroke's pixels, row by row."""
+        ys, xs = np.nonzero(self.pixels)
+        return xs + self.x, ys + self.y
+
+
+@dataclass(frozen=True)
+class RuleStrokes:
+    """The pieces of the horizontal and vertical ruled-line masks (see `line_masks`)."""
+
+    horizontal: tuple[Stroke, ...]
+    vertical: tuple[Stroke, ...]
+
+
+@dataclass(frozen=True)
 class PreparedPage:
     number: int
     gray: np.ndarray = field(repr=False)  # upright, deskewed, seal ink removed; uint8
@@ -39,12 +63,13 @@ class PreparedPage:
     seals: tuple[Seal, ...]
     rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
     skew: float  # degrees removed
+    found_strokes: RuleStrokes | None = field(default=None, repr=False)  # as `prepare_page` found them
 
     @cached_property
-    def rules(self) -> tuple[np.ndarray, np.ndarray]:
-        """Horizontal and vertical ruled-line masks of `ink` (see `line_masks`), made once:
-        both table finders read them."""
-        return line_masks(self.ink, self.dpi)
+    def strokes(self) -> RuleStrokes:
+        """The ruled strokes of `ink`, found once: the orientation check and both table
+        finders read them (labelling the masks' pieces was a good part of a page's time)."""
+        return self.found_strokes or rule_strokes(self.ink, self.dpi)
 
     def original_box(self, box: tuple[float, float, float, float]) -> list[float]:
         """Map a box of this prepared page to the original page's pixels."""
@@ -139,6 +164,19 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     return horizontal, vertical
 
 
+def rule_strokes(ink: np.ndarray, dpi: float) -> RuleStrokes:
+    horizontal, vertical = line_masks(ink, dpi)
+    return RuleStrokes(_strokes(horizontal), _strokes(vertical))
+
+
+def _strokes(mask: np.ndarray) -> tuple[Stroke, ...]:
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return tuple(
+        Stroke(int(x), int(y), int(w), int(h), labels[y : y + h, x : x + w] == label)
+        for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
+    )
+
+
 def _alignment(ink: np.ndarray) -> tuple[float, float]:
     """(angle, sharpness) of the rotation that makes rows of ink sharpest, by profile.
 
@@ -174,18 +212,15 @@ def sideways_and_skew(ink: np.ndarray) -> tuple[bool, float]:
     return sideways, -(turned_angle if sideways else angle)
 
 
-def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
+def _label_column_on_right(vertical: tuple[Stroke, ...], height: int, dpi: float) -> bool:
     """True when the table's vertical rules crowd to the left, i.e. the page is upside down.
 
     Rules are taken as line pieces rather than pixel columns, so rules that lean a little
     (a photo in perspective) still count."""
-    _, vertical = line_masks(ink, dpi)
-    height = vertical.shape[0]
-    count, _, stats, _ = cv2.connectedComponentsWithStats(vertical)
-    tall = stats[1:count][stats[1:count, cv2.CC_STAT_HEIGHT] >= 0.1 * height]
+    tall = [s for s in vertical if s.height >= 0.1 * height]
     if len(tall) < 3:
         return False
-    centers = np.sort(tall[:, cv2.CC_STAT_LEFT] + tall[:, cv2.CC_STAT_WIDTH] / 2)
+    centers = np.sort([s.x + s.width / 2 for s in tall])
     rules = [float(x) for x, gap in zip(centers, np.diff(centers, prepend=-np.inf), strict=True) if gap > dpi * 0.05]
     if len(rules) < 3:
         return False
@@ -234,9 +269,11 @@ def prepare_page(page: PageImage) -> PreparedPage:
     if abs(skew) >= 0.1:
         images, rotation = _rotate(images, skew)
         to_original = to_original @ np.linalg.inv(rotation)
-    if _label_column_on_right(images[1], page.dpi):
-        h, w = images[1].shape
+    strokes = rule_strokes(images[1], page.dpi)
+    h, w = images[1].shape
+    if _label_column_on_right(strokes.vertical, h, page.dpi):
         images = [_turn(im, 180) for im in images]
+        strokes = rule_strokes(images[1], page.dpi)  # not the old ones turned: a kernel of even length is not symmetric
         to_original = to_original @ _turn_matrix(180, w, h)
         turn += 180
     gray, ink, red = images
@@ -250,6 +287,7 @@ def prepare_page(page: PageImage) -> PreparedPage:
         seals=seals,
         rotation=turn,
         skew=skew,
+        found_strokes=strokes,
     )
 
 
