@@ -339,35 +339,43 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     )
     if circles is None:
         return ()
+    marked = small < float(np.median(small)) - 35
     seals = []
     for cx, cy, found in circles[0]:
-        radius = _ring_radius(small, cx, cy, found)
+        radius = _ring_radius(marked, cx, cy, found)
         if radius is not None:
             x0, y0, x1, y1 = (float(v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
             seals.append(Seal(box=(x0, y0, x1, y1), kind="grey"))
     return tuple(seals)
 
 
-def _ring_radius(small: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
+_RING_ANGLES = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+_RING_COS = np.array([np.cos(a) for a in _RING_ANGLES])
+_RING_SIN = np.array([np.sin(a) for a in _RING_ANGLES])
+
+
+def _ring_radius(marked: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
     """The radius of the seal ring about this centre, None when there is none: a seal's
     outer ring is a thin stroke marked nearly all the way round; table corners and blocks
     of print are not. A red seal scanned in grey may be a pale grey, so marked is only
     somewhat darker than the paper; over a table, print lies on both sides of the ring
     here and there, so thin is asked of most of the ring, not all of it."""
-    marked = small < float(np.median(small)) - 35
-    height, width = marked.shape
 
-    def is_marked(angle: float, r: float) -> bool:
-        x, y = round(cx + r * np.cos(angle)), round(cy + r * np.sin(angle))
-        return 0 <= y < height and 0 <= x < width and bool(marked[y, x])
+    def round_marked(r: float) -> np.ndarray:
+        """Whether the ring's point at each of `_RING_ANGLES` at radius r is marked."""
+        xs, ys = np.rint(cx + r * _RING_COS), np.rint(cy + r * _RING_SIN)
+        height, width = marked.shape
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        found = np.zeros(len(_RING_ANGLES), bool)
+        found[inside] = marked[ys[inside].astype(int), xs[inside].astype(int)]
+        return found
 
-    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
     # Hough's radius may be a few pixels off the ring: take the one most marked round.
-    radius = max(np.arange(radius - 5, radius + 5.5), key=lambda r: sum(is_marked(a, r) for a in angles))
-    on = thin = 0
-    for angle in angles:
-        if any(is_marked(angle, radius + dr) for dr in (-1, 0, 1)):
-            on += 1
-            inside, outside = (any(is_marked(angle, radius + dr) for dr in side) for side in ((-8, -6), (6, 8)))
-            thin += not (inside and outside)  # paper on one side of the stroke at least
-    return float(radius) if on >= 0.8 * len(angles) and thin >= 0.65 * len(angles) else None
+    candidates = np.arange(radius - 5, radius + 5.5)
+    radius = candidates[int(np.argmax([round_marked(r).sum() for r in candidates]))]
+    on = round_marked(radius - 1) | round_marked(radius) | round_marked(radius + 1)
+    inside = round_marked(radius - 8) | round_marked(radius - 6)
+    outside = round_marked(radius + 6) | round_marked(radius + 8)
+    thin = on & ~(inside & outside)  # paper on one side of the stroke at least
+    count = len(_RING_ANGLES)
+    return float(radius) if on.sum() >= 0.8 * count and thin.sum() >= 0.65 * count else None
