@@ -170,9 +170,18 @@ def rule_strokes(ink: np.ndarray, dpi: float) -> RuleStrokes:
 
 
 def _strokes(mask: np.ndarray) -> tuple[Stroke, ...]:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    """The mask's 8-connected pieces, labelled within the box round them (a page's rules
+    leave most of the mask empty, and labelling scans every pixel). The box starts on an
+    even row and column: OpenCV labels 2×2 blocks, and so numbers the pieces in the same
+    order as over the whole mask."""
+    x, y, width, height = cv2.boundingRect(mask)
+    if width == 0:
+        return ()
+    left, top = x - x % 2, y - y % 2
+    inked = mask[top : y + height, left : x + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inked, connectivity=8)
     return tuple(
-        Stroke(int(x), int(y), int(w), int(h), labels[y : y + h, x : x + w] == label)
+        Stroke(int(x) + left, int(y) + top, int(w), int(h), labels[y : y + h, x : x + w] == label)
         for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
     )
 
