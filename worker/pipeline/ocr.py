@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -26,6 +27,7 @@ _STRIDE = 8  # input pixels per output frame
 _TO_SIMPLIFIED = opencc.OpenCC("t2s")
 
 
+@lru_cache(maxsize=8192)  # label matching converts the catalogue's few hundred labels again and again
 def simplified(text: str) -> str:
     """`text` in simplified characters, as the reports are printed."""
     return _TO_SIMPLIFIED.convert(text)
@@ -69,9 +71,11 @@ class RapidOcrEngine:
             "Global.log_level": "error",
             "Global.use_cls": False,
             # Regions are headings a few inches tall: the default (shortest side up to 736 px)
-            # would enlarge them several times over before detecting.
+            # would enlarge them several times over before detecting. 960 px across a page
+            # (about 115 dpi; heading and title print is 12 pt or more) reads the same
+            # metadata as 1280 did on 47 test documents, at a little over half the cost.
             "Det.limit_type": "max",
-            "Det.limit_side_len": 1280,
+            "Det.limit_side_len": 960,
         }
         if threads > 0:
             params["EngineConfig.onnxruntime.intra_op_num_threads"] = threads
