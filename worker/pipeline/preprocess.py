@@ -10,7 +10,7 @@ matrix so that boxes can be reported in the original page's pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -197,6 +197,7 @@ def _alignment(ink: np.ndarray) -> tuple[float, float]:
     h, w = small.shape
     center = (w / 2, h / 2)
 
+    @cache  # the best angle is measured again, and the fine search starts on a coarse angle
     def sharpness(angle: float) -> float:
         rotation = cv2.getRotationMatrix2D(center, angle, 1.0)
         turned = cv2.warpAffine(small, rotation, (w, h), flags=cv2.INTER_NEAREST)
