@@ -1,6 +1,13 @@
 import numpy as np
 
-from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_year_under_title, with_title
+from worker.pipeline.metadata import (
+    Metadata,
+    parse_heading,
+    parse_title,
+    read_title,
+    read_year_under_title,
+    with_title,
+)
 from worker.pipeline.ocr import DetectedLine, TextRead
 from worker.pipeline.preprocess import PreparedPage
 
@@ -166,3 +173,40 @@ def test_a_unit_name_read_in_traditional_characters_is_reported_simplified():
         [line("慈溪市殘疾人聯合會", 300, 100, 500), line("2013年度政府信息公開工作總結", 200, 160, 700)]
     )
     assert (title.unit_name, title.year) == ("慈溪市残疾人联合会", 2013)
+
+
+class _TitleBand:
+    """An OCR engine that finds lines at `lines` (text, x0, y0, width) and reads each crop as
+    the text of the line of its width."""
+
+    def __init__(self, lines: list[tuple[str, int, int, int]]) -> None:
+        self.lines, self.read = lines, []
+
+    def detect(self, image):
+        return [np.array([[x, y], [x + w, y], [x + w, y + 30], [x, y + 30]], np.float32) for _, x, y, w in self.lines]
+
+    def recognize(self, crops, alphabet=None):
+        texts = [next(t for t, _, _, w in self.lines if w == crop.shape[1]) for crop in crops]
+        self.read.extend(texts)
+        return [TextRead(t, 0.9, (0.9,)) for t in texts]
+
+
+def test_only_the_first_rows_of_the_title_band_are_read():
+    blank = np.full((800, 1400), 255, np.uint8)
+    page = PreparedPage(1, blank, blank, np.eye(3), 200.0, (), 0, 0.0)
+    engine = _TitleBand(
+        [
+            ("一、总体情况", 100, 400, 200),  # the body, under the title
+            ("慈溪市人民政府办公室", 400, 100, 500),
+            ("2013年政府信息公开", 300, 160, 380),
+            ("工作年度报告", 750, 162, 220),  # the same printed line, read as a second piece
+            ("（2014年1月）", 500, 220, 260),
+            ("——", 600, 280, 60),
+            ("本报告根据《中华人民共和国政府信息公开条例》要求编制", 100, 340, 1150),
+        ]
+    )
+    title = parse_title(read_title(page, engine))
+    assert (title.unit_name, title.year) == ("慈溪市人民政府办公室", 2013)
+    assert sorted(engine.read) == sorted(
+        ["慈溪市人民政府办公室", "2013年政府信息公开", "工作年度报告", "（2014年1月）", "——"]
+    )

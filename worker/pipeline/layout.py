@@ -16,7 +16,7 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
-from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.preprocess import PreparedPage, Stroke
 
 COLUMN_ROLES = ("label", "unit", "value")
 
@@ -59,15 +59,12 @@ class TableGrid:
         return cache
 
 
-def _fit_components(mask: np.ndarray, min_length: float, horizontal: bool) -> list[FittedLine]:
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+def _fit_strokes(strokes: tuple[Stroke, ...], min_length: float, horizontal: bool) -> list[FittedLine]:
     lines = []
-    for label in range(1, count):
-        x, y, w, h, _ = stats[label]
-        if (w if horizontal else h) < min_length:
+    for stroke in strokes:
+        if (stroke.width if horizontal else stroke.height) < min_length:
             continue
-        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
-        xs, ys = xs + x, ys + y
+        xs, ys = stroke.points()
         along, across = (xs, ys) if horizontal else (ys, xs)
         if len(along) > 4000:
             pick = np.linspace(0, len(along) - 1, 4000).astype(int)
@@ -145,10 +142,10 @@ def _column_rules(
 
 def find_grid(page: PreparedPage) -> TableGrid | None:
     """The ruled label | unit | value grid of a page, or None when the page has none."""
-    horizontal, vertical = page.rules
+    strokes = page.strokes
     height, width = page.ink.shape
-    verticals = _merge(_fit_components(vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2)
-    horizontals = _merge(_fit_components(horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2)
+    verticals = _merge(_fit_strokes(strokes.vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2)
+    horizontals = _merge(_fit_strokes(strokes.horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2)
     columns = _column_rules(verticals, horizontals, height, page.dpi * 0.05)
     if columns is None:
         return None

@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-import cv2
 import layoutparser as lp
 import numpy as np
 
@@ -34,7 +33,7 @@ from worker.pipeline.cells import (
 )
 from worker.pipeline.layout import cell_image
 from worker.pipeline.ocr import Alphabet, OcrEngine, TextRead
-from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.preprocess import PreparedPage, Stroke
 
 _COVER = 0.7  # a rule "covers" a span when its segments cover this share of it
 
@@ -89,16 +88,15 @@ class MatrixTable:
         return sorted((c for c in self.cells if c.top <= band < c.bottom), key=lambda c: c.left)
 
 
-def _segments(mask: np.ndarray, horizontal: bool, min_length: float) -> list[tuple[float, float, float]]:
-    """(position across, start, end) of every ruled stroke in a line mask."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+def _segments(strokes: tuple[Stroke, ...], horizontal: bool, min_length: float) -> list[tuple[float, float, float]]:
+    """(position across, start, end) of every ruled stroke long enough."""
     found = []
-    for label in range(1, count):
-        x, y, w, h, _ = stats[label]
+    for stroke in strokes:
+        x, y, w, h = stroke.x, stroke.y, stroke.width, stroke.height
         if (w if horizontal else h) < min_length:
             continue
-        ys, xs = np.nonzero(labels[y : y + h, x : x + w] == label)
-        across = ys + y if horizontal else xs + x
+        xs, ys = stroke.points()
+        across = ys if horizontal else xs
         start, end = (x, x + w) if horizontal else (y, y + h)
         found.append((float(np.median(across)), float(start), float(end)))
     return found
@@ -152,10 +150,10 @@ def _under_seal(
 
 def find_tables(page: PreparedPage) -> list[MatrixTable]:
     """Every ruled table of a page, top to bottom ([] for a page without rules)."""
-    horizontal_mask, vertical_mask = page.rules
+    strokes = page.strokes
     tolerance, gap = page.dpi * 0.03, page.dpi * 0.05
-    horizontals = _rules(_segments(horizontal_mask, True, page.dpi * 0.3), tolerance, gap)
-    verticals = _rules(_segments(vertical_mask, False, page.dpi * 0.1), tolerance, gap)
+    horizontals = _rules(_segments(strokes.horizontal, True, page.dpi * 0.3), tolerance, gap)
+    verticals = _rules(_segments(strokes.vertical, False, page.dpi * 0.1), tolerance, gap)
     seals = [seal.box for seal in page.seals]
     horizontals = [_bridged(rule, seals, horizontal=True) for rule in horizontals]
     verticals = [_bridged(rule, seals, horizontal=False) for rule in verticals]

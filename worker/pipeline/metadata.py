@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
-from worker.pipeline.ocr import DetectedLine, OcrEngine, simplified
+from worker.pipeline.ocr import DetectedLine, OcrEngine, box_span, read_detected, simplified
 from worker.pipeline.preprocess import PreparedPage
 
 # 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost.
@@ -124,16 +124,23 @@ def _printed(lines: list[DetectedLine]) -> list[DetectedLine]:
 
 def _join_rows(lines: list[DetectedLine]) -> list[str]:
     """Texts of detected pieces that share a printed line, joined left to right."""
-    rows: list[list[DetectedLine]] = []
-    for line in sorted(lines, key=lambda ln: (ln.box[1] + ln.box[3]) / 2):
-        center = (line.box[1] + line.box[3]) / 2
+    rows = _rows([ln.box for ln in lines])
+    return ["".join(p.read.text for p in sorted((lines[i] for i in row), key=lambda ln: ln.box[0])) for row in rows]
+
+
+def _rows(boxes: list[tuple[float, float, float, float]]) -> list[list[int]]:
+    """Indices of the boxes (x0, y0, x1, y1) that share a printed line, top line first: a
+    box joins a line when its middle is within half a height of the line's first box's."""
+    rows: list[list[int]] = []
+    for index in sorted(range(len(boxes)), key=lambda i: (boxes[i][1] + boxes[i][3]) / 2):
+        _, y0, _, y1 = boxes[index]
         if rows:
-            last = rows[-1][0]
-            if abs(center - (last.box[1] + last.box[3]) / 2) < 0.5 * (last.box[3] - last.box[1]):
-                rows[-1].append(line)
+            first = boxes[rows[-1][0]]
+            if abs((y0 + y1) / 2 - (first[1] + first[3]) / 2) < 0.5 * (first[3] - first[1]):
+                rows[-1].append(index)
                 continue
-        rows.append([line])
-    return ["".join(p.read.text for p in sorted(row, key=lambda ln: ln.box[0])) for row in rows]
+        rows.append([index])
+    return rows
 
 
 # -- 2019+ reports: the issuing body and the year are in the report's title ------------------
@@ -149,10 +156,14 @@ _TITLE_ROWS = 4  # the title is one of the first rows; it may wrap once
 
 
 def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
-    """Detect and read the text lines of the top of the first page, where the title is."""
+    """Detect the text lines of the top of the first page, where the title is, and read
+    those of its first `_TITLE_ROWS` rows (the only ones `parse_title` looks at; the body
+    text below is long lines, slow to read)."""
     bottom = min(int(page.dpi * 3.0), page.gray.shape[0])
-    region = np.ascontiguousarray(page.gray[:bottom])
-    return engine.read_region(np.dstack([region] * 3))
+    region = np.dstack([np.ascontiguousarray(page.gray[:bottom])] * 3)
+    boxes = engine.detect(region)
+    first_rows = sorted(i for row in _rows([box_span(b) for b in boxes])[:_TITLE_ROWS] for i in row)
+    return read_detected(engine, region, [boxes[i] for i in first_rows])
 
 
 def parse_title(lines: list[DetectedLine]) -> Metadata:

@@ -10,7 +10,7 @@ matrix so that boxes can be reported in the original page's pixels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import cv2
 import numpy as np
@@ -30,6 +30,30 @@ class Seal:
 
 
 @dataclass(frozen=True)
+class Stroke:
+    """One 8-connected piece of a ruled-line mask: its bounding box and its pixels in it."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    pixels: np.ndarray = field(repr=False)  # bool, height × width
+
+    def points(self) -> tuple[np.ndarray, np.ndarray]:
+        """Page x and y of the stroke's pixels, row by row."""
+        ys, xs = np.nonzero(self.pixels)
+        return xs + self.x, ys + self.y
+
+
+@dataclass(frozen=True)
+class RuleStrokes:
+    """The pieces of the horizontal and vertical ruled-line masks (see `line_masks`)."""
+
+    horizontal: tuple[Stroke, ...]
+    vertical: tuple[Stroke, ...]
+
+
+@dataclass(frozen=True)
 class PreparedPage:
     number: int
     gray: np.ndarray = field(repr=False)  # upright, deskewed, seal ink removed; uint8
@@ -39,12 +63,13 @@ class PreparedPage:
     seals: tuple[Seal, ...]
     rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
     skew: float  # degrees removed
+    found_strokes: RuleStrokes | None = field(default=None, repr=False)  # as `prepare_page` found them
 
     @cached_property
-    def rules(self) -> tuple[np.ndarray, np.ndarray]:
-        """Horizontal and vertical ruled-line masks of `ink` (see `line_masks`), made once:
-        both table finders read them."""
-        return line_masks(self.ink, self.dpi)
+    def strokes(self) -> RuleStrokes:
+        """The ruled strokes of `ink`, found once: the orientation check and both table
+        finders read them (labelling the masks' pieces was a good part of a page's time)."""
+        return self.found_strokes or rule_strokes(self.ink, self.dpi)
 
     def original_box(self, box: tuple[float, float, float, float]) -> list[float]:
         """Map a box of this prepared page to the original page's pixels."""
@@ -139,6 +164,28 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     return horizontal, vertical
 
 
+def rule_strokes(ink: np.ndarray, dpi: float) -> RuleStrokes:
+    horizontal, vertical = line_masks(ink, dpi)
+    return RuleStrokes(_strokes(horizontal), _strokes(vertical))
+
+
+def _strokes(mask: np.ndarray) -> tuple[Stroke, ...]:
+    """The mask's 8-connected pieces, labelled within the box round them (a page's rules
+    leave most of the mask empty, and labelling scans every pixel). The box starts on an
+    even row and column: OpenCV labels 2×2 blocks, and so numbers the pieces in the same
+    order as over the whole mask."""
+    x, y, width, height = cv2.boundingRect(mask)
+    if width == 0:
+        return ()
+    left, top = x - x % 2, y - y % 2
+    inked = mask[top : y + height, left : x + width]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(inked, connectivity=8)
+    return tuple(
+        Stroke(int(x) + left, int(y) + top, int(w), int(h), labels[y : y + h, x : x + w] == label)
+        for label, (x, y, w, h, _) in enumerate(stats[1:count], start=1)
+    )
+
+
 def _alignment(ink: np.ndarray) -> tuple[float, float]:
     """(angle, sharpness) of the rotation that makes rows of ink sharpest, by profile.
 
@@ -150,6 +197,7 @@ def _alignment(ink: np.ndarray) -> tuple[float, float]:
     h, w = small.shape
     center = (w / 2, h / 2)
 
+    @cache  # the best angle is measured again, and the fine search starts on a coarse angle
     def sharpness(angle: float) -> float:
         rotation = cv2.getRotationMatrix2D(center, angle, 1.0)
         turned = cv2.warpAffine(small, rotation, (w, h), flags=cv2.INTER_NEAREST)
@@ -174,18 +222,15 @@ def sideways_and_skew(ink: np.ndarray) -> tuple[bool, float]:
     return sideways, -(turned_angle if sideways else angle)
 
 
-def _label_column_on_right(ink: np.ndarray, dpi: float) -> bool:
+def _label_column_on_right(vertical: tuple[Stroke, ...], height: int, dpi: float) -> bool:
     """True when the table's vertical rules crowd to the left, i.e. the page is upside down.
 
     Rules are taken as line pieces rather than pixel columns, so rules that lean a little
     (a photo in perspective) still count."""
-    _, vertical = line_masks(ink, dpi)
-    height = vertical.shape[0]
-    count, _, stats, _ = cv2.connectedComponentsWithStats(vertical)
-    tall = stats[1:count][stats[1:count, cv2.CC_STAT_HEIGHT] >= 0.1 * height]
+    tall = [s for s in vertical if s.height >= 0.1 * height]
     if len(tall) < 3:
         return False
-    centers = np.sort(tall[:, cv2.CC_STAT_LEFT] + tall[:, cv2.CC_STAT_WIDTH] / 2)
+    centers = np.sort([s.x + s.width / 2 for s in tall])
     rules = [float(x) for x, gap in zip(centers, np.diff(centers, prepend=-np.inf), strict=True) if gap > dpi * 0.05]
     if len(rules) < 3:
         return False
@@ -234,9 +279,11 @@ def prepare_page(page: PageImage) -> PreparedPage:
     if abs(skew) >= 0.1:
         images, rotation = _rotate(images, skew)
         to_original = to_original @ np.linalg.inv(rotation)
-    if _label_column_on_right(images[1], page.dpi):
-        h, w = images[1].shape
+    strokes = rule_strokes(images[1], page.dpi)
+    h, w = images[1].shape
+    if _label_column_on_right(strokes.vertical, h, page.dpi):
         images = [_turn(im, 180) for im in images]
+        strokes = rule_strokes(images[1], page.dpi)  # not the old ones turned: a kernel of even length is not symmetric
         to_original = to_original @ _turn_matrix(180, w, h)
         turn += 180
     gray, ink, red = images
@@ -250,6 +297,7 @@ def prepare_page(page: PageImage) -> PreparedPage:
         seals=seals,
         rotation=turn,
         skew=skew,
+        found_strokes=strokes,
     )
 
 
@@ -301,35 +349,43 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     )
     if circles is None:
         return ()
+    marked = small < float(np.median(small)) - 35
     seals = []
     for cx, cy, found in circles[0]:
-        radius = _ring_radius(small, cx, cy, found)
+        radius = _ring_radius(marked, cx, cy, found)
         if radius is not None:
             x0, y0, x1, y1 = (float(v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
             seals.append(Seal(box=(x0, y0, x1, y1), kind="grey"))
     return tuple(seals)
 
 
-def _ring_radius(small: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
+_RING_ANGLES = np.linspace(0, 2 * np.pi, 72, endpoint=False)
+_RING_COS = np.array([np.cos(a) for a in _RING_ANGLES])
+_RING_SIN = np.array([np.sin(a) for a in _RING_ANGLES])
+
+
+def _ring_radius(marked: np.ndarray, cx: float, cy: float, radius: float) -> float | None:
     """The radius of the seal ring about this centre, None when there is none: a seal's
     outer ring is a thin stroke marked nearly all the way round; table corners and blocks
     of print are not. A red seal scanned in grey may be a pale grey, so marked is only
     somewhat darker than the paper; over a table, print lies on both sides of the ring
     here and there, so thin is asked of most of the ring, not all of it."""
-    marked = small < float(np.median(small)) - 35
-    height, width = marked.shape
 
-    def is_marked(angle: float, r: float) -> bool:
-        x, y = round(cx + r * np.cos(angle)), round(cy + r * np.sin(angle))
-        return 0 <= y < height and 0 <= x < width and bool(marked[y, x])
+    def round_marked(r: float) -> np.ndarray:
+        """Whether the ring's point at each of `_RING_ANGLES` at radius r is marked."""
+        xs, ys = np.rint(cx + r * _RING_COS), np.rint(cy + r * _RING_SIN)
+        height, width = marked.shape
+        inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
+        found = np.zeros(len(_RING_ANGLES), bool)
+        found[inside] = marked[ys[inside].astype(int), xs[inside].astype(int)]
+        return found
 
-    angles = np.linspace(0, 2 * np.pi, 72, endpoint=False)
     # Hough's radius may be a few pixels off the ring: take the one most marked round.
-    radius = max(np.arange(radius - 5, radius + 5.5), key=lambda r: sum(is_marked(a, r) for a in angles))
-    on = thin = 0
-    for angle in angles:
-        if any(is_marked(angle, radius + dr) for dr in (-1, 0, 1)):
-            on += 1
-            inside, outside = (any(is_marked(angle, radius + dr) for dr in side) for side in ((-8, -6), (6, 8)))
-            thin += not (inside and outside)  # paper on one side of the stroke at least
-    return float(radius) if on >= 0.8 * len(angles) and thin >= 0.65 * len(angles) else None
+    candidates = np.arange(radius - 5, radius + 5.5)
+    radius = candidates[int(np.argmax([round_marked(r).sum() for r in candidates]))]
+    on = round_marked(radius - 1) | round_marked(radius) | round_marked(radius + 1)
+    inside = round_marked(radius - 8) | round_marked(radius - 6)
+    outside = round_marked(radius + 6) | round_marked(radius + 8)
+    thin = on & ~(inside & outside)  # paper on one side of the stroke at least
+    count = len(_RING_ANGLES)
+    return float(radius) if on.sum() >= 0.8 * count and thin.sum() >= 0.65 * count else None
