@@ -126,26 +126,22 @@ def _rules(segments: list[tuple[float, float, float]], tolerance: float, gap: fl
 
 
 def _bridged(rule: Rule, seals: list[tuple[float, float, float, float]], horizontal: bool) -> Rule:
-    """The rule with its gaps under a seal closed: seal ink taken off the page takes the
-    rule under it along where the rule is fainter than the seal."""
-    spans: list[tuple[float, float]] = []
-    for start, end in rule.spans:
-        if spans and _under_seal(rule.position, spans[-1][1], start, seals, horizontal):
-            spans[-1] = (spans[-1][0], end)
-        else:
-            spans.append((start, end))
-    return Rule(rule.position, tuple(spans))
-
-
-def _under_seal(
-    position: float, start: float, end: float, seals: list[tuple[float, float, float, float]], horizontal: bool
-) -> bool:
-    """Whether the stretch [start, end] of a rule at `position` lies within one seal."""
+    """The rule through every seal it runs into: seal ink taken off the page takes the rule
+    under it along where the rule is fainter than the seal (a lost row rule would merge two
+    rows' value cells, a lost column rule two columns')."""
+    spans = list(rule.spans)
     for x0, y0, x1, y1 in seals:
         across, along = ((y0, y1), (x0, x1)) if horizontal else ((x0, x1), (y0, y1))
-        if across[0] <= position <= across[1] and along[0] <= start and end <= along[1]:
-            return True
-    return False
+        enters = any(start <= along[0] <= end or start <= along[1] <= end for start, end in rule.spans)
+        if across[0] <= rule.position <= across[1] and enters:
+            spans.append(along)
+    merged: list[tuple[float, float]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return Rule(rule.position, tuple(merged))
 
 
 def find_tables(page: PreparedPage) -> list[MatrixTable]:

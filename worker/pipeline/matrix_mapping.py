@@ -95,6 +95,7 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
     """(labelled data bands, bare value bands) of a table, top to bottom."""
     labelled, bare = [], []
     header: tuple[tuple[MatrixCell, str], ...] = ()
+    numeric = _value_columns(read)
     for band in range(read.table.bands):
         cells = read.table.band_cells(band)
         if all(c.top < band for c in cells):
@@ -103,11 +104,13 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
         for cell in reversed(cells):
             # A row's value cells share its top and bottom (a row may span two bands).
             bottom = values[0].bottom if values else cell.bottom
-            if cell.top != band or cell.bottom != bottom or not _is_value(read.reads[cell]):
+            in_value_column = (cell.left, cell.right) in numeric  # a seal's lettering over a number
+            if cell.top != band or cell.bottom != bottom or not (_is_value(read.reads[cell]) or in_value_column):
                 break
             values.insert(0, cell)
         labels = tuple(read.text(c) for c in cells[: len(cells) - len(values)] if read.text(c))
-        if not any(_has_number(read.reads[c]) for c in values):
+        garbled = bool(values) and all(any(ch.isdigit() for ch in read.text(c)) for c in values)
+        if not any(_has_number(read.reads[c]) for c in values) and not garbled:
             if len(cells) >= 2 and any(read.text(c) for c in cells):
                 header = tuple((c, read.text(c)) for c in cells)
             continue
@@ -117,6 +120,19 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
         data = DataBand(read.table.page, labels, tuple(values), header, unit)
         (labelled if labels else bare).append(data)
     return labelled, bare
+
+
+def _value_columns(read: ReadTable) -> set[tuple[int, int]]:
+    """The columns (left, right rule) whose one-band cells mostly hold numbers: a cell there
+    is a value cell whatever it reads (a seal's lettering over its number)."""
+    cells: dict[tuple[int, int], int] = {}
+    numbers: dict[tuple[int, int], int] = {}
+    for cell in read.table.cells:
+        if cell.bottom - cell.top == 1:
+            span = (cell.left, cell.right)
+            cells[span] = cells.get(span, 0) + 1
+            numbers[span] = numbers.get(span, 0) + _has_number(read.reads[cell])
+    return {span for span, count in cells.items() if numbers[span] >= max(3, 0.5 * count)}
 
 
 def _row_sequence(catalogue: MatrixCatalogue, label_less: tuple[str, ...]) -> list[MatrixRow]:
