@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from api.services import review
 from models.aliases import load_aliases
 from models.db import ApiKey, Correction, ReviewItem, Role, utcnow
+from models.template import load_catalogue
 from tests.browser.prepared import Misread, PreparedExtractor, generated_scan
 from tests.service.conftest import Service
 from worker.pipeline.mapping import normalize_label
@@ -26,6 +27,21 @@ pytestmark = pytest.mark.services
 # Codes that take part in no rule of the catalogue: deciding them re-validates nothing.
 FREE = ("GK2008-1.1.b", "GK2008-6", "GK2008-7", "GK2008-8.4")
 CHANNELS = ("GK2008-1.2.1", "GK2008-1.2.2", "GK2008-1.2.3", "GK2008-1.2.4", "GK2008-1.2.5")
+APPLICANTS = ("natural", "business", "research", "public_interest", "legal_service", "other")
+
+
+def consistent_gk2021() -> dict[str, int | None]:
+    """GK2021 numbers that keep every identity: 一 = 6 per applicant column, 二 = 1, 四 = 1,
+    one of each of six outcomes, （七） = 6, and every 总计 the sum of its row."""
+    values: dict[str, int | None] = dict.fromkeys(load_catalogue("GK2021").codes, 0)
+    for column in APPLICANTS:
+        values |= {f"GK2021-3.1@{column}": 6, f"GK2021-3.2@{column}": 1, f"GK2021-3.4@{column}": 1}
+        values[f"GK2021-3.3.7@{column}"] = 6
+        for row in ("3.3.1", "3.3.2", "3.3.3.1", "3.3.4.1", "3.3.5.2", "3.3.6.3"):
+            values[f"GK2021-{row}@{column}"] = 1
+    for row in {code.split("@")[0] for code in values if code.startswith("GK2021-3.")}:
+        values[f"{row}@total"] = sum(values[f"{row}@{c}"] or 0 for c in APPLICANTS)
+    return values
 
 
 class Review:
@@ -42,6 +58,18 @@ class Review:
     def document(self, misreads: dict[str, Misread]) -> int:
         path, truth = generated_scan(self.tmp_path / "scans", self.scans)
         self.scans += 1
+        self.extractor.add(path, truth, misreads)
+        document_id = self.service.upload(path).json()["documents"][0]["id"]
+        self.service.run_pending()
+        self.truths[document_id] = truth
+        return document_id
+
+    def gk2021_document(self, fields: dict[str, int | None], misreads: dict[str, Misread]) -> int:
+        """A GK2021 document whose printed numbers are `fields` (the scan's bytes only key it)."""
+        path, scan = generated_scan(self.tmp_path / "scans", self.scans)
+        self.scans += 1
+        cells = {code: {"page": 1, "bbox": [10.0, 10.0, 60.0, 30.0]} for code in fields}
+        truth = scan | {"template": "GK2021", "fields": fields, "value_cells": cells, "table_pages": [1]}
         self.extractor.add(path, truth, misreads)
         document_id = self.service.upload(path).json()["documents"][0]["id"]
         self.service.run_pending()
@@ -275,6 +303,27 @@ def test_a_corrected_total_that_breaks_a_sum_opens_items_for_its_undecided_terms
     for item in opened:
         last = rv.decide(alice, item, confirm=True).json()
     assert (last["document_status"], last["open_items"]) == ("verified", 0)
+
+
+def test_a_correction_on_a_gk2021_document_that_breaks_an_identity_reopens_its_fields(rv: Review):
+    fields = consistent_gk2021()
+    natural = "GK2021-3.1@natural"
+    document_id = rv.gk2021_document(fields, {natural: Misread(fields[natural])})
+    alice = rv.reviewer()
+    (item,) = rv.items(alice)
+    assert item["code"] == natural
+
+    outcome = rv.decide(alice, item, value=fields[natural] + 5).json()
+    assert outcome["field_status"] == "corrected"
+    opened = {i["code"]: i for i in rv.items(alice)}
+    # 总计 = the six applicant columns, and 一 + 二 = （七）总计 + 四 in the natural column.
+    identities = {"GK2021-3.1@total", *(f"GK2021-3.1@{c}" for c in APPLICANTS[1:])}
+    identities |= {"GK2021-3.2@natural", "GK2021-3.4@natural", "GK2021-3.3.7@natural"}
+    assert set(opened) == identities
+    assert all(i["reasons"] == ["sum_mismatch"] for i in opened.values())
+    result = {f["code"]: f for f in rv.document_json(document_id)["result"]["fields"]}
+    assert result["GK2021-3.1@total"]["status"] == "review"
+    assert result["GK2021-2.1.1@issued"]["status"] == "accepted"  # in no broken identity
 
 
 def test_a_label_matched_weakly_and_then_decided_becomes_an_alias(rv: Review):

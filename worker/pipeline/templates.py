@@ -5,8 +5,8 @@ column of the rows below. Every registered template has a vocabulary (`Template.
 its row labels and the phrases its `template.toml` lists); a phrase several templates share
 (the tables common to GK2019 and GK2021, the channels GK2008 and FJ2009 both count) belongs
 to all of them. Each text votes for the phrase group it matches best. The family with most
-votes wins (templates linked by shared phrases), then within it the template with most votes
-of its own (a tie goes to the higher `priority`).
+votes wins (templates linked by shared phrases), then within it the template with most votes,
+shared phrases included, then most of its own; a tie goes to the higher `priority`.
 """
 
 from __future__ import annotations
@@ -109,11 +109,13 @@ def detect_template(texts: list[str], vocabulary: Vocabulary) -> TemplateGuess |
     own = {tid: sum(n for g, n in groups.items() if g == {tid}) for tid in vocabulary.priority}
     families = _families(groups)
     family = max(families, key=lambda f: (sum(n for g, n in groups.items() if g <= f), max(own[t] for t in f)))
-    chosen = max(sorted(family), key=lambda t: (own[t], vocabulary.priority[t]))
+    # Within the family: most votes, then most of its own, then the higher priority.
+    chosen = max(sorted(family), key=lambda t: (votes[t], own[t], vocabulary.priority[t]))
     family_votes = sum(n for g, n in groups.items() if g <= family)
     specific = sum(own[t] for t in family)
+    tied = [t for t in family if votes[t] == votes[chosen]]
     # The family share, times how clearly the template's own phrases pick it within the family.
-    clarity = own[chosen] / specific if specific else 1 / len(family)
+    clarity = own[chosen] / specific if own[chosen] else 1 / len(tied)
     return TemplateGuess(chosen, round(family_votes / total * clarity, 3), votes, own, total)
 
 
