@@ -1,7 +1,8 @@
 """The extraction pipeline: small framework-free stages with typed data between them.
 
-load → preprocess → layout → ocr → rows → mapping → values → validate → route (+ metadata),
-driven by `extract.Extractor`; `templates` tells the form, and the 2019+ forms go through
-`matrix` → `matrix_mapping` → `matrix_validate` (`matrix_extract`). Nothing here imports
-web, queue or database code.
+load → preprocess → layout/matrix (tables) → templates (which form) → the form's layout
+reader (`list_reader` or `matrix_reader`, on the cell library `cells`, `ocr`, `values`,
+`mapping`/`matrix_mapping`, `metadata`) → `decide` (`route`, `validate`, `reasons`), driven
+by `extract.Extractor`; docs/architecture.md draws it. Nothing here imports web, queue or
+database code.
 """
