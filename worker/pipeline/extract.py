@@ -31,7 +31,7 @@ from worker.pipeline.load import Document, open_document
 from worker.pipeline.matrix import CellReads, find_tables, read_cells
 from worker.pipeline.matrix_reader import read_matrix
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
-from worker.pipeline.preprocess import prepare_page
+from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
 
@@ -79,7 +79,7 @@ class Extractor:
     ) -> Extraction:
         clock = clock or Stopwatch()
         started = started if started is not None else time.perf_counter()
-        scanned = self._find_table_pages(document, clock)
+        scanned, first = self._scan_pages(document, clock)
         with clock.stage("detect"):
             guess, probed = self._detect_template(scanned)
         for template in self._candidates(guess):
@@ -92,7 +92,7 @@ class Extractor:
                 thresholds=self.settings.routing,
                 aliases=(aliases or {}).get(template.id, {}),
                 clock=clock,
-                first_page=next(document.pages()),
+                first_page=first,
             )
             reading = READERS[template.layout](job)
             if reading is not None:
@@ -101,16 +101,23 @@ class Extractor:
 
     # -- stages ------------------------------------------------------------------------------
     def _find_table_pages(self, document: Document, clock: Stopwatch | None = None) -> list[TablePage]:
-        clock = clock or Stopwatch()
+        return self._scan_pages(document, clock or Stopwatch())[0]
+
+    def _scan_pages(self, document: Document, clock: Stopwatch) -> tuple[list[TablePage], PreparedPage]:
+        """The pages with a ruled table, and page 1 prepared (its title names the report's
+        issuer: kept so that no page is prepared twice)."""
         found = []
+        first: PreparedPage | None = None
         pages = iter(document.pages())
         while True:
             with clock.stage("load"):
                 page = next(pages, None)
             if page is None:
-                return found
+                assert first is not None  # a document has a page (load refuses an empty one)
+                return found, first
             with clock.stage("prepare"):
                 prepared = prepare_page(page)
+            first = first or prepared
             with clock.stage("find_tables"):
                 grid = find_grid(prepared)
                 tables = tuple(find_tables(prepared))

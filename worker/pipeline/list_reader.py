@@ -26,7 +26,7 @@ from worker.pipeline.metadata import (
     read_year_under_title,
     with_title,
 )
-from worker.pipeline.preprocess import PreparedPage, prepare_page
+from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.readers import Reading, ReadJob, TablePage
 from worker.pipeline.reasons import Reason
 from worker.pipeline.rows import TableRow, read_rows
@@ -84,7 +84,7 @@ def _metadata(job: ReadJob, first: TablePage, table_pages: set[int]) -> Metadata
         return heading
     if 1 in table_pages:
         return heading  # the table page comes first: no narrative title
-    title = parse_title(read_title(prepare_page(job.first_page), job.engine))
+    title = parse_title(read_title(job.first_page, job.engine))
     return with_title(heading, title)
 
 

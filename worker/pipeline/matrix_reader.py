@@ -20,7 +20,7 @@ from worker.pipeline.mapping import normalize_label, normalize_unit
 from worker.pipeline.matrix import CellReads, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
-from worker.pipeline.preprocess import PreparedPage, prepare_page
+from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.readers import Reading, ReadJob, TablePage
 from worker.pipeline.reasons import Reason
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number, parse_value
@@ -97,9 +97,7 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
 
 def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> Metadata:
     """The title of the first page; without one (a scan of the tables only), the lines above the first table."""
-    prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
-    first = prepared.get(job.first_page.number) or prepare_page(job.first_page)
-    title = parse_title(read_title(first, job.engine))
+    title = parse_title(read_title(job.first_page, job.engine))
     if title.title_found or not mapping.pages:
         return title
     page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])

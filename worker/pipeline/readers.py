@@ -57,7 +57,7 @@ class ReadJob:
     thresholds: RoutingSettings
     aliases: Mapping[str, str]  # label spellings reviewers accepted: normalized label → code
     clock: Stopwatch
-    first_page: PageImage
+    first_page: PreparedPage  # page 1, whose title names the report's issuer
 
 
 @dataclass(frozen=True)
