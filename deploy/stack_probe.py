@@ -59,7 +59,8 @@ def wait(api: str, key: str, batch: int, timeout: float) -> None:
     last = None
     while True:
         progress = get_json(f"{api}/v1/batches/{batch}", key)
-        line = f"{progress['done']}/{progress['total']} done, {progress['failed']} failed, {progress['pending']} pending"
+        done, failed, pending = progress["done"], progress["failed"], progress["pending"]
+        line = f"{done}/{progress['total']} done, {failed} failed, {pending} pending"
         if line != last:
             print(f"  batch {batch}: {line} {progress['by_status']}", flush=True)
             last = line
