@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz
@@ -36,6 +37,7 @@ class RowMatch:
     similarity: float  # label similarity in [0, 1]; 0 when unmatched; sure where placed (`_placed`)
 
 
+@lru_cache(maxsize=1 << 16)  # a pure function, called for every label pair the alignment scores
 def normalize_label(text: str) -> str:
     """Compare labels without the noise of width, spacing, bracket style and traditional characters."""
     text = simplified(unicodedata.normalize("NFKC", text))
