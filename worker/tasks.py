@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers over `worker.jobs`, one per step, each taking a document id.
 
-A document is the chain prepare → extract → persist (`document_chain`). Retries:
+A document is the chain prepare → extract → persist (`dispatch.document_chain`). Retries:
 - database or broker connection errors are transient: retried with exponential backoff;
 - unreadable input (InputError) is the document's fault: it fails at once, never retried;
 - any other error in extract is retried with backoff until the document has used
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import kombu.exceptions
 import redis.exceptions
-from celery import Task, chain
+from celery import Task
 from celery.signals import worker_process_init, worker_ready, worker_shutdown
 
 from worker import jobs
@@ -123,10 +123,3 @@ def persist_result(self: Task, document_id: int) -> None:
         jobs.fail_after_bug(get_runtime(), "persist", document_id, exc)
 
 
-def document_chain(document_id: int) -> chain:
-    """The work of one document; immutable signatures, so each step takes only the id."""
-    return chain(
-        prepare_pages.si(document_id),
-        extract_document.si(document_id),
-        persist_result.si(document_id),
-    )
