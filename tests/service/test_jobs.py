@@ -117,8 +117,9 @@ def test_a_missing_original_fails_the_document(service: Service, scans: list[Pat
 def test_label_spellings_reviewers_accepted_reach_the_extractor(service: Service, scans: list[Path]):
     with service.session_factory.begin() as session:
         record_alias(session, "GK2008", "七、收费金额", "GK2008-7", None)
-        record_alias(session, "GK2019", "其他", "GK2019-2.1@x", None)  # another form's: not passed
+        record_alias(session, "GK2019", "其他", "GK2019-2.1@x", None)  # another form's: kept apart
     document_id = _queued(service, scans[0])
     jobs.prepare(service.runtime, document_id)
     assert jobs.extract(service.runtime, document_id)
-    assert service.extractor.aliases_seen == {"七、收费金额": "GK2008-7"}
+    # Every form's aliases, by template: the extractor uses those of the form it detects.
+    assert service.extractor.aliases_seen == {"GK2008": {"七、收费金额": "GK2008-7"}, "GK2019": {"其他": "GK2019-2.1@x"}}
