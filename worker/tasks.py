@@ -121,5 +121,3 @@ def persist_result(self: Task, document_id: int) -> None:
         raise
     except Exception as exc:
         jobs.fail_after_bug(get_runtime(), "persist", document_id, exc)
-
-

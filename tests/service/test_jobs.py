@@ -122,4 +122,7 @@ def test_label_spellings_reviewers_accepted_reach_the_extractor(service: Service
     jobs.prepare(service.runtime, document_id)
     assert jobs.extract(service.runtime, document_id)
     # Every form's aliases, by template: the extractor uses those of the form it detects.
-    assert service.extractor.aliases_seen == {"GK2008": {"七、收费金额": "GK2008-7"}, "GK2019": {"其他": "GK2019-2.1@x"}}
+    assert service.extractor.aliases_seen == {
+        "GK2008": {"七、收费金额": "GK2008-7"},
+        "GK2019": {"其他": "GK2019-2.1@x"},
+    }
