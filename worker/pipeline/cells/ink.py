@@ -89,8 +89,22 @@ def _specks(labels: np.ndarray, stats: np.ndarray, dpi: float) -> set[int]:
     return {
         int(i) + 1
         for i in np.flatnonzero(sizes < limit)
-        if _isolated(labels, int(i) + 1, stats[i + 1], reach) and not on_baseline_between(stats[i + 1], characters)
+        if _isolated(labels, int(i) + 1, stats[i + 1], reach)
+        and not on_baseline_between(stats[i + 1], characters)
+        and not _sign_before(stats[i + 1], characters)
     }
+
+
+def _sign_before(mark: tuple[int, ...], characters: list[tuple[int, ...]]) -> bool:
+    """A stroke wider than tall at mid-height just before a character: a minus sign."""
+    x, y, w, h = mark[:4]
+    if w < 1.5 * h:
+        return False
+    middle = y + h / 2
+    return any(
+        w >= 0.3 * ch and cy + 0.3 * ch <= middle <= cy + 0.7 * ch and 0 <= cx - (x + w) <= ch
+        for cx, cy, _, ch, *_ in characters
+    )
 
 
 def _isolated(labels: np.ndarray, label: int, box: np.ndarray, reach: int) -> bool:
@@ -122,13 +136,17 @@ def ink_lines(
     ink, _ = ink_mask(crop, darkness)
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     height, width = ink.shape
-    solid = []
+    solid, faint = [], []
     for x, y, w, h, area in stats[1:count]:
         touches_edge = x == 0 or y == 0 or x + w == width or y + h == height
         if touches_edge and (w > 0.6 * width or h > 0.8 * height) and min(w, h) <= 3:
             continue  # remains of a ruled line
         if _is_solid(h, area, dpi) or _is_sign((x, y, w, h), height, dpi):
             solid.append((x, y, x + w, y + h))
+        else:
+            faint.append((x, y, w, h))
+    characters = [(x0, y0, x1 - x0, y1 - y0) for x0, y0, x1, y1 in solid]
+    solid += [(x, y, x + w, y + h) for x, y, w, h in faint if _sign_before((x, y, w, h), characters)]
     if not solid:
         return []
     boxes = np.array(solid)
