@@ -24,6 +24,7 @@ from worker.pipeline.metadata import (
     read_heading,
     read_title,
     read_year_under_title,
+    sealed_over,
     with_title,
 )
 from worker.pipeline.preprocess import PreparedPage, prepare_page
@@ -79,7 +80,11 @@ def _metadata(job: ReadJob, first: TablePage, table_pages: set[int]) -> Metadata
     heading = parse_heading(lines)
     if heading.year is None:
         heading = replace(heading, year=read_year_under_title(first.prepared, lines, job.engine))
-    sealed = any(seal.box[1] < top for seal in first.prepared.seals)
+    seals = [seal.box for seal in first.prepared.seals]
+    heading = replace(
+        heading, unit_sealed=sealed_over(heading.unit_box, seals), year_sealed=sealed_over(heading.year_box, seals)
+    )
+    sealed = any(box[1] < top for box in seals)
     if heading.unit_name and heading.year and not sealed:
         return heading
     if 1 in table_pages:
