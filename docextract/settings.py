@@ -41,8 +41,9 @@ class RoutingSettings(BaseModel):
         60, description="rapidfuzz ratio from which the narrative title's name replaces a damaged unit-line read"
     )
     max_unit_mend_distance: int = Field(
-        2, description="characters lost or added (a changed one counts two) within which a unit read is mended to "
-        "the known unit (gazetteer) nearest it"
+        2,
+        description="characters lost or added (a changed one counts two) within which a unit read is mended to "
+        "the known unit (gazetteer) nearest it",
     )
 
 

@@ -28,7 +28,8 @@ def test_a_full_unit_line_stands_against_the_short_form_of_the_title():
     heading = parse_heading([line("填报单位（盖章）：余姚市环境保护局", 80, 940, 600), line("（2015年度）", 500, 880)])
     narrative = parse_title([line("市环保局", 300, 100, 300), line("2015年度政府信息公开工作总结", 200, 160, 700)])
     report = decide_report(with_title(heading, narrative), NONE_KNOWN, THRESHOLDS)
-    assert (report.unit.value, report.unit.status, report.unit.reasons) == ("余姚市环境保护局", FieldStatus.accepted, [])
+    unit = report.unit
+    assert (unit.value, unit.status, unit.reasons) == ("余姚市环境保护局", FieldStatus.accepted, [])
     assert (report.year.value, report.year.status) == (2015, FieldStatus.accepted)
     assert report.year.confidence == 0.999  # the title's year agrees
     assert not report.needs_review
@@ -76,7 +77,8 @@ def test_a_read_a_seal_damaged_is_mended_to_the_known_unit_and_reviewed():
 
 
 def test_a_damaged_full_name_takes_the_titles_full_name_in_review():
-    unit = decide_unit(read("余姚市源源和社会保障局", title=title("余姚市人力资源和社会保障局")), NONE_KNOWN, THRESHOLDS)
+    damaged = read("余姚市源源和社会保障局", title=title("余姚市人力资源和社会保障局"))
+    unit = decide_unit(damaged, NONE_KNOWN, THRESHOLDS)
     assert (unit.value, unit.status, unit.reasons) == (
         "余姚市人力资源和社会保障局",
         FieldStatus.review,
