@@ -35,6 +35,16 @@ class RoutingSettings(BaseModel):
     min_confidence_in_sum: float = Field(
         0.5, description="OCR score from which a value in a sum that adds up is accepted despite a seal or weak read"
     )
+    min_unit_confidence: float = Field(0.9, description="OCR score of the unit line below which its name is reviewed")
+    min_year_confidence: float = Field(0.9, description="OCR score of the year's line below which it is reviewed")
+    min_title_mend_ratio: float = Field(
+        60, description="rapidfuzz ratio from which the narrative title's name replaces a damaged unit-line read"
+    )
+    max_unit_mend_distance: int = Field(
+        2,
+        description="characters lost or added (a changed one counts two) within which a unit read is mended to "
+        "the known unit (gazetteer) nearest it",
+    )
 
 
 class ReviewSettings(BaseModel):
@@ -52,6 +62,14 @@ class TemplateSettings(BaseModel):
     )
 
 
+class GazetteerSettings(BaseModel):
+    """The units a deployment knows, beside the built-in models/gazetteer/units.txt."""
+
+    files: list[Path] = Field(
+        default_factory=list, description="text files of unit names, one a line (or CSV, first column); a JSON list"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCEXTRACT_", env_nested_delimiter="__", extra="ignore")
 
@@ -63,6 +81,7 @@ class Settings(BaseSettings):
     routing: RoutingSettings = RoutingSettings()
     review: ReviewSettings = ReviewSettings()
     templates: TemplateSettings = TemplateSettings()
+    gazetteer: GazetteerSettings = GazetteerSettings()
 
 
 @cache

@@ -41,8 +41,16 @@ class TemplateInfo(BaseModel):
 
 
 class ReportInfo(BaseModel):
-    unit_name: str | None = Field(None, description="填报单位 as read")
+    unit_name: str | None = Field(None, description="填报单位 as printed on the unit line (mended where flagged)")
     year: int | None = Field(None, description="the year the report covers")
+    # Additions to the contract: how sure each is, like a field's (null in results made before).
+    unit_read: str | None = Field(None, description="the unit name as read on its line, before any mending")
+    unit_confidence: float | None = None
+    unit_status: FieldStatus | None = Field(None, description="accepted or review, as a field's")
+    unit_reasons: list[str] = Field(default_factory=list)
+    year_confidence: float | None = None
+    year_status: FieldStatus | None = None
+    year_reasons: list[str] = Field(default_factory=list)
 
 
 class FieldResult(BaseModel):

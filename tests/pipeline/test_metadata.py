@@ -6,6 +6,7 @@ from worker.pipeline.metadata import (
     parse_title,
     read_title,
     read_year_under_title,
+    sealed_over,
     with_title,
 )
 from worker.pipeline.ocr import DetectedLine, TextRead
@@ -125,22 +126,27 @@ def test_the_old_forms_narrative_titles_name_the_unit_and_year():
     assert parse_title([line("2014年度工作总结", 100, 100)]).title_found is False
 
 
-def test_the_title_mends_a_unit_name_a_seal_damaged_and_fills_what_the_heading_lacks():
-    title = Metadata("余姚市人力资源和社会保障局", 2010, title_found=True)
-    damaged = Metadata("余姚市源源和社会保障局", 2010, title_found=True)
-    assert with_title(damaged, title) == Metadata("余姚市人力资源和社会保障局", 2010, title_found=True)
-    assert with_title(Metadata("溪市残疾人联合会", None, True), Metadata("慈溪市残疾人联合会", 2013, True)) == Metadata(
-        "慈溪市残疾人联合会", 2013, True
-    )
-    assert with_title(Metadata(None, 2013, True), title).unit_name == "余姚市人力资源和社会保障局"
-    # A title naming another body (a cover letter's) does not replace the unit line's name,
-    # and the heading's year stands.
-    other = Metadata("宁波市人民政府办公厅", 2011, title_found=True)
-    assert with_title(damaged, other) == damaged
-    assert with_title(damaged, Metadata(None, None, False)) == damaged
-    # A unit line printing the short form of the title's name keeps it.
-    short = Metadata("市审计局", 2012, title_found=True)
-    assert with_title(short, Metadata("余姚市审计局", 2012, title_found=True)) == short
+def test_with_title_keeps_the_heading_read_and_the_title_beside_it_as_evidence():
+    heading = parse_heading([line("填报单位（盖章）：余姚市环境保护局", 80, 140, 600)])
+    title = parse_title([line("市环保局", 300, 100, 300), line("2015年度政府信息公开工作总结", 200, 160, 700)])
+    merged = with_title(heading, title)
+    assert (merged.unit_name, merged.title) == ("余姚市环境保护局", title)
+    assert (title.unit_name, title.year) == ("市环保局", 2015)
+    assert with_title(heading, Metadata(None, None, title_found=False)).title is None
+
+
+def test_the_name_box_is_the_part_of_the_unit_line_after_its_label():
+    metadata = parse_heading([line("填报单位：余姚市审计局", 100, 140, 1100, 40)])
+    assert metadata.unit_box == (600.0, 140, 1200, 180)  # 5 of 11 characters are the label
+    assert metadata.unit_score == 0.99
+
+
+def test_a_seal_over_the_name_is_told_from_one_beside_it():
+    name = (600.0, 140.0, 1200.0, 180.0)
+    assert sealed_over(name, [(500.0, 60.0, 700.0, 260.0)])  # centred over the name's start
+    assert not sealed_over(name, [(300.0, 60.0, 500.0, 260.0)])  # over the label only
+    assert not sealed_over(name, [(1190.0, 175.0, 1390.0, 375.0)])  # its bounding square's corner, not its disc
+    assert not sealed_over(None, [(500.0, 60.0, 700.0, 260.0)])
 
 
 class _BandReader:

@@ -25,6 +25,7 @@ from docextract.settings import Settings, get_settings
 from models.schemas import ExtractionResult, ReportInfo, RunInfo, TemplateInfo
 from models.template import Layout, Template, registry
 from worker.pipeline.decide import decide, document_status
+from worker.pipeline.gazetteer import BUILT_IN, Gazetteer
 from worker.pipeline.layout import find_grid
 from worker.pipeline.list_reader import read_list
 from worker.pipeline.load import Document, open_document
@@ -33,6 +34,7 @@ from worker.pipeline.matrix_reader import read_matrix
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
+from worker.pipeline.report_trust import ReportDecision, decide_report
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
 
 READERS: dict[Layout, LayoutReader] = {"list": read_list, "matrix": read_matrix}
@@ -56,6 +58,7 @@ class Extractor:
         self.engine = engine or RapidOcrEngine(threads=self.settings.ocr.threads)
         self.templates: dict[str, Template] = registry(tuple(self.settings.templates.dirs))
         self.vocabulary = Vocabulary.of(self.templates.values())
+        self.gazetteer = Gazetteer.load([BUILT_IN, *self.settings.gazetteer.files])
 
     def extract_file(self, path: Path, filename: str | None = None, aliases: Aliases | None = None) -> ExtractionResult:
         """Extract one file. Raises InputError when it cannot be read."""
@@ -160,12 +163,13 @@ class Extractor:
     ) -> Extraction:
         with clock.stage("decide"):
             fields = decide(reading.fields, template.catalogue.rules, self.settings.routing)
+            report = decide_report(reading.metadata, self.gazetteer, self.settings.routing)
         confidence = reading.confidence if reading.confidence is not None or guess is None else guess.confidence
         result = ExtractionResult(
             source=document.source,
             template=TemplateInfo(id=template.id, pages=reading.pages, confidence=confidence),
-            report=ReportInfo(unit_name=reading.metadata.unit_name, year=reading.metadata.year),
-            status=document_status(fields),
+            report=_report_info(report),
+            status="needs_review" if report.needs_review else document_status(fields),
             fields=fields,
             run=self._run_info(document, clock, started),
         )
@@ -191,3 +195,18 @@ class Extractor:
             page_seconds=round(seconds / max(document.page_count, 1), 3),
             stage_seconds=clock.rounded(),
         )
+
+
+def _report_info(report: ReportDecision) -> ReportInfo:
+    unit, year = report.unit, report.year
+    return ReportInfo(
+        unit_name=unit.value,
+        year=year.value,
+        unit_read=unit.read,
+        unit_confidence=unit.confidence,
+        unit_status=unit.status,
+        unit_reasons=list(unit.reasons),
+        year_confidence=year.confidence,
+        year_status=year.status,
+        year_reasons=list(year.reasons),
+    )

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
-from rapidfuzz import fuzz
 
 from worker.pipeline.ocr import DetectedLine, OcrEngine, box_span, read_detected, simplified
 from worker.pipeline.preprocess import PreparedPage
@@ -27,11 +26,33 @@ _TRAILING_DATE = re.compile(r"\s*(?:填\s*报\s*(?:日\s*期|时\s*间).*|(?:19|
 TABLE_TITLE = "政府信息公开情况统计表"
 
 
+Box = tuple[float, float, float, float]
+
+
 @dataclass(frozen=True)
 class Metadata:
+    """What was read of the unit name and year, with the evidence `report_trust` weighs."""
+
     unit_name: str | None
     year: int | None
     title_found: bool
+    unit_score: float = 1.0  # OCR score of the weakest piece the name was read from
+    year_score: float = 1.0
+    unit_box: Box | None = None  # where the name was read, to tell whether a seal lies over it
+    year_box: Box | None = None
+    year_short: bool = False  # printed without its century: (16年度), a seal took 20
+    unit_sealed: bool = False  # a seal lies over the name as printed
+    year_sealed: bool = False
+    title: Metadata | None = None  # the narrative's title, read as evidence for the heading's
+
+
+@dataclass(frozen=True)
+class _Row:
+    """The detected pieces of one printed line, joined left to right."""
+
+    text: str
+    score: float  # the weakest piece's
+    box: Box
 
 
 def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> list[DetectedLine]:
@@ -68,27 +89,54 @@ def read_year_under_title(page: PreparedPage, lines: list[DetectedLine], engine:
 
 def parse_heading(lines: list[DetectedLine]) -> Metadata:
     """Unit name and year from the heading lines, read top to bottom, left to right."""
-    text_lines = [unicodedata.normalize("NFKC", t).strip() for t in _join_rows(_printed(lines))]
-    unit_name = None
-    year = None
-    for index, text in enumerate(text_lines):
-        m = _UNIT_LINE.search(text)
-        if m and unit_name is None:
+    rows = [replace(row, text=unicodedata.normalize("NFKC", row.text).strip()) for row in _joined_rows(_printed(lines))]
+    unit: tuple[str, float, Box] | None = None
+    year: tuple[int, float, Box, bool] | None = None
+    for index, row in enumerate(rows):
+        m = _UNIT_LINE.search(row.text)
+        if m and unit is None:
             name = _clean_unit_name(m.group(1))
-            if not name and index + 1 < len(text_lines):  # the name was read as its own line
-                name = _clean_unit_name(text_lines[index + 1])
-            unit_name = name or None
-        y = _YEAR.search(text) or _SHORT_YEAR.search(text)
+            if name:
+                unit = (name, row.score, _name_box(row, m.start(1)))
+            elif index + 1 < len(rows) and (name := _clean_unit_name(rows[index + 1].text)):
+                unit = (name, rows[index + 1].score, rows[index + 1].box)  # the name was read as its own line
+        y = _YEAR.search(row.text) or _SHORT_YEAR.search(row.text)
         if y and year is None:
-            year = int(y.group(1)) + (2000 if len(y.group(1)) == 2 else 0)
+            short = len(y.group(1)) == 2
+            year = (int(y.group(1)) + (2000 if short else 0), row.score, row.box, short)
     if year is None:  # a title such as 2017年政府信息公开工作年度报告, never a fill-in date
-        for text in (t for t in text_lines if "报告" in t or "统计" in t):
-            y = _TITLE_YEAR.search(text)
+        for row in (r for r in rows if "报告" in r.text or "统计" in r.text):
+            y = _TITLE_YEAR.search(row.text)
             if y:
-                year = int(y.group(1))
+                year = (int(y.group(1)), row.score, row.box, False)
                 break
-    title_found = any("统计表" in t or "信息公开情况" in t for t in text_lines)
-    return Metadata(unit_name=unit_name, year=year, title_found=title_found)
+    title_found = any("统计表" in r.text or "信息公开情况" in r.text for r in rows)
+    metadata = Metadata(unit_name=None, year=None, title_found=title_found)
+    if unit is not None:
+        metadata = replace(metadata, unit_name=unit[0], unit_score=unit[1], unit_box=unit[2])
+    if year is not None:
+        metadata = replace(metadata, year=year[0], year_score=year[1], year_box=year[2], year_short=year[3])
+    return metadata
+
+
+def _name_box(row: _Row, start: int) -> Box:
+    """The part of the row's box the name (from character `start` on) was printed in, in
+    proportion to the characters before it."""
+    x0, y0, x1, y1 = row.box
+    return (x0 + (x1 - x0) * start / max(len(row.text), 1), y0, x1, y1)
+
+
+def sealed_over(box: Box | None, seals: tuple[Box, ...] | list[Box]) -> bool:
+    """Whether a seal (its box: a disc's bounding square) reaches into the box."""
+    if box is None:
+        return False
+    x0, y0, x1, y1 = box
+    for sx0, sy0, sx1, sy1 in seals:
+        cx, cy, radius = (sx0 + sx1) / 2, (sy0 + sy1) / 2, min(sx1 - sx0, sy1 - sy0) / 2
+        nearest_x, nearest_y = min(max(cx, x0), x1), min(max(cy, y0), y1)
+        if (nearest_x - cx) ** 2 + (nearest_y - cy) ** 2 < (0.9 * radius) ** 2:
+            return True
+    return False
 
 
 _YEAR_IN_BRACKETS = re.compile(r"[(（]\s*(?:19|20)\d{2}\s*年\s*度?\s*[)）]")
@@ -122,10 +170,19 @@ def _printed(lines: list[DetectedLine]) -> list[DetectedLine]:
     ]
 
 
-def _join_rows(lines: list[DetectedLine]) -> list[str]:
-    """Texts of detected pieces that share a printed line, joined left to right."""
-    rows = _rows([ln.box for ln in lines])
-    return ["".join(p.read.text for p in sorted((lines[i] for i in row), key=lambda ln: ln.box[0])) for row in rows]
+def _joined_rows(lines: list[DetectedLine]) -> list[_Row]:
+    """The detected pieces that share a printed line, joined left to right."""
+    joined = []
+    for row in _rows([ln.box for ln in lines]):
+        pieces = sorted((lines[i] for i in row), key=lambda ln: ln.box[0])
+        box = (
+            min(p.box[0] for p in pieces),
+            min(p.box[1] for p in pieces),
+            max(p.box[2] for p in pieces),
+            max(p.box[3] for p in pieces),
+        )
+        joined.append(_Row("".join(p.read.text for p in pieces), min(p.read.score for p in pieces), box))
+    return joined
 
 
 def _rows(boxes: list[tuple[float, float, float, float]]) -> list[list[int]]:
@@ -169,34 +226,20 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
 def parse_title(lines: list[DetectedLine]) -> Metadata:
     """Issuing body and year from a title such as 洪泽区人民政府2023年政府信息公开工作年度报告,
     printed on one line or wrapped (the body on the line above the year)."""
-    rows = [simplified(unicodedata.normalize("NFKC", t)).strip() for t in _join_rows(lines)][:_TITLE_ROWS]
+    read_rows = _joined_rows(lines)[:_TITLE_ROWS]
+    rows = [simplified(unicodedata.normalize("NFKC", row.text)).strip() for row in read_rows]
     for first in range(len(rows)):
         for last in range(first + 1, min(first + 2, len(rows)) + 1):
             joined = re.sub(r"\s+", "", "".join(rows[first:last]))
             match = _REPORT_TITLE.search(joined)
             if match:
                 body = _strip_marks(_ABOUT.sub("", joined[: match.start()])) or None
-                return Metadata(unit_name=body, year=int(match.group(1)), title_found=True)
+                score = min(row.score for row in read_rows[first:last])
+                return Metadata(body, int(match.group(1)), title_found=True, unit_score=score, year_score=score)
     return Metadata(unit_name=None, year=None, title_found=False)
 
 
-# A unit line may print the short form of the title's name (市审计局 for 余姚市审计局): it
-# starts with the level of its place; a name whose first characters a seal took does not.
-_SHORT_FORM = re.compile(r"^[省市县区]")
-_SAME_NAME = 60  # rapidfuzz ratio: the title names the unit the seal damaged on the unit line
-
-
 def with_title(heading: Metadata, title: Metadata) -> Metadata:
-    """The heading's metadata, with the narrative title's unit name and year where the
-    heading's are missing, and its name where the heading's is a damaged read of it (a
-    seal over the unit line changes or drops characters; the title's large print has none)."""
-    name = heading.unit_name
-    if title.unit_name and (name is None or _mends(name, title.unit_name)):
-        name = title.unit_name
-    return Metadata(unit_name=name, year=heading.year or title.year, title_found=heading.title_found)
-
-
-def _mends(read: str, title: str) -> bool:
-    """Whether the title's name is what the unit line's damaged read stands for."""
-    short_form = _SHORT_FORM.match(read) is not None and title.endswith(read)
-    return fuzz.ratio(read, title) >= _SAME_NAME and not short_form
+    """The heading's metadata with the narrative title's read beside it, as evidence: which
+    name and year the report gets, and how sure it is, is `report_trust.decide_report`'s."""
+    return replace(heading, title=title if title.title_found else None)

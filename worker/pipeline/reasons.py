@@ -22,6 +22,12 @@ class Reason(StrEnum):
     EXCEEDS_PARENT = "exceeds_parent"
     INFERRED_FROM_SUM = "inferred_from_sum"
     NOT_PRINTED = "not_printed"
+    # The report's unit name and year (`report_trust`).
+    UNIT_FROM_TITLE = "unit_from_title"
+    YEAR_FROM_TITLE = "year_from_title"
+    SEAL_OVER_HEADING = "seal_over_heading"
+    TITLE_DISAGREES = "title_disagrees"
+    UNIT_MENDED = "unit_mended"
 
     @property
     def blocking(self) -> bool:

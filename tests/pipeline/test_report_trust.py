@@ -1,0 +1,143 @@
+from dataclasses import replace
+
+from docextract.settings import RoutingSettings
+from models.schemas import FieldStatus
+from worker.pipeline.gazetteer import Gazetteer
+from worker.pipeline.metadata import Metadata, parse_heading, parse_title, with_title
+from worker.pipeline.ocr import DetectedLine, TextRead
+from worker.pipeline.reasons import Reason
+from worker.pipeline.report_trust import abbreviates, decide_report, decide_unit, decide_year
+
+THRESHOLDS = RoutingSettings()
+NONE_KNOWN = Gazetteer.of([])
+
+
+def line(text: str, x0: float, y0: float, width: float = 300, height: float = 30) -> DetectedLine:
+    return DetectedLine(box=(x0, y0, x0 + width, y0 + height), read=TextRead(text, 0.99, (0.99,)))
+
+
+def read(unit: str | None, year: int | None = 2015, title: Metadata | None = None, **evidence) -> Metadata:
+    return replace(Metadata(unit, year, title_found=True, unit_score=0.98, year_score=0.98, title=title), **evidence)
+
+
+def title(unit: str | None, year: int | None = 2015) -> Metadata:
+    return Metadata(unit, year, title_found=True, unit_score=0.99, year_score=0.99)
+
+
+def test_a_full_unit_line_stands_against_the_short_form_of_the_title():
+    heading = parse_heading([line("填报单位（盖章）：余姚市环境保护局", 80, 940, 600), line("（2015年度）", 500, 880)])
+    narrative = parse_title([line("市环保局", 300, 100, 300), line("2015年度政府信息公开工作总结", 200, 160, 700)])
+    report = decide_report(with_title(heading, narrative), NONE_KNOWN, THRESHOLDS)
+    unit = report.unit
+    assert (unit.value, unit.status, unit.reasons) == ("余姚市环境保护局", FieldStatus.accepted, [])
+    assert (report.year.value, report.year.status) == (2015, FieldStatus.accepted)
+    assert report.year.confidence == 0.999  # the title's year agrees
+    assert not report.needs_review
+
+
+def test_a_short_unit_line_stands_against_the_full_name_of_the_title():
+    unit = decide_unit(read("区科技局", title=title("北仑区科学技术局")), NONE_KNOWN, THRESHOLDS)
+    assert (unit.value, unit.status, unit.reasons, unit.confidence) == ("区科技局", FieldStatus.accepted, [], 0.98)
+
+
+def test_short_forms_keep_their_place_level_first_and_their_characters_in_order():
+    assert abbreviates("市环保局", "余姚市环境保护局")
+    assert abbreviates("市科协", "余姚市科学技术协会")
+    assert not abbreviates("姚市审计局", "余姚市审计局")  # a seal took the first character
+    assert not abbreviates("市财政局", "余姚市审计局")
+    assert not abbreviates("余姚市审计局", "余姚市审计局")
+
+
+def test_a_name_missing_from_the_unit_line_is_the_titles_in_review():
+    unit = decide_unit(read(None, title=title("余姚市审计局")), NONE_KNOWN, THRESHOLDS)
+    assert (unit.value, unit.read, unit.status, unit.reasons) == (
+        "余姚市审计局",
+        None,
+        FieldStatus.review,
+        [Reason.UNIT_FROM_TITLE],
+    )
+    nothing = decide_unit(read(None), NONE_KNOWN, THRESHOLDS)
+    assert (nothing.value, nothing.status, nothing.reasons, nothing.confidence) == (
+        None,
+        FieldStatus.review,
+        [Reason.NOT_FOUND],
+        0.0,
+    )
+
+
+def test_a_read_a_seal_damaged_is_mended_to_the_known_unit_and_reviewed():
+    damaged = read("余姚计局", title=title("市审计局"), unit_sealed=True)
+    unknown = decide_unit(damaged, NONE_KNOWN, THRESHOLDS)
+    assert (unknown.value, unknown.status) == ("余姚计局", FieldStatus.review)
+    assert unknown.reasons == [Reason.SEAL_OVER_HEADING, Reason.TITLE_DISAGREES]
+    known = decide_unit(damaged, Gazetteer.of(["余姚市审计局", "余姚市财政局"]), THRESHOLDS)
+    assert (known.value, known.read, known.status) == ("余姚市审计局", "余姚计局", FieldStatus.review)
+    assert known.reasons == [Reason.SEAL_OVER_HEADING, Reason.TITLE_DISAGREES, Reason.UNIT_MENDED]
+    assert known.confidence == round(0.98 / 8, 3)
+
+
+def test_a_damaged_full_name_takes_the_titles_full_name_in_review():
+    damaged = read("余姚市源源和社会保障局", title=title("余姚市人力资源和社会保障局"))
+    unit = decide_unit(damaged, NONE_KNOWN, THRESHOLDS)
+    assert (unit.value, unit.status, unit.reasons) == (
+        "余姚市人力资源和社会保障局",
+        FieldStatus.review,
+        [Reason.TITLE_DISAGREES],
+    )
+    other_body = decide_unit(read("余姚市审计局", title=title("宁波市人民政府办公厅")), NONE_KNOWN, THRESHOLDS)
+    assert (other_body.value, other_body.status) == ("余姚市审计局", FieldStatus.review)
+
+
+def test_a_seal_over_the_name_is_settled_only_by_an_exact_corroboration():
+    sealed = read("余姚市审计局", unit_sealed=True)
+    assert decide_unit(sealed, NONE_KNOWN, THRESHOLDS).status == FieldStatus.review
+    by_title = decide_unit(replace(sealed, title=title("余姚市审计局")), NONE_KNOWN, THRESHOLDS)
+    assert (by_title.status, by_title.reasons, by_title.confidence) == (
+        FieldStatus.accepted,
+        [Reason.SEAL_OVER_HEADING],
+        0.998,
+    )
+    by_gazetteer = decide_unit(sealed, Gazetteer.of(["余姚市审计局"]), THRESHOLDS)
+    assert by_gazetteer.status == FieldStatus.accepted
+    # The title's short form agrees with a read that lost its first character: not enough under a seal.
+    lost_first = decide_unit(read("姚市审计局", unit_sealed=True, title=title("市审计局")), NONE_KNOWN, THRESHOLDS)
+    assert (lost_first.status, lost_first.reasons) == (FieldStatus.review, [Reason.SEAL_OVER_HEADING])
+
+
+def test_a_weak_read_is_reviewed_and_a_printed_short_form_is_never_mended_to_a_full_name():
+    weak = decide_unit(read("余姚市审计局", unit_score=0.7), NONE_KNOWN, THRESHOLDS)
+    assert (weak.status, weak.reasons, weak.confidence) == (FieldStatus.review, [Reason.LOW_OCR_CONFIDENCE], 0.35)
+    short = decide_unit(read("市审计局"), Gazetteer.of(["余姚市审计局"]), THRESHOLDS)
+    assert (short.value, short.status, short.reasons) == ("市审计局", FieldStatus.accepted, [])
+
+
+def test_the_year_is_sure_when_clear_or_confirmed_by_the_title():
+    assert decide_year(read("x", 2014), THRESHOLDS).status == FieldStatus.accepted
+    sealed = read("x", 2014, year_sealed=True)
+    assert decide_year(sealed, THRESHOLDS).reasons == [Reason.SEAL_OVER_HEADING]
+    assert decide_year(sealed, THRESHOLDS).status == FieldStatus.review
+    assert decide_year(replace(sealed, title=title("x", 2014)), THRESHOLDS).status == FieldStatus.accepted
+    short = decide_year(read("x", 2016, year_short=True), THRESHOLDS)
+    assert (short.value, short.status, short.reasons) == (2016, FieldStatus.review, [Reason.SEAL_OVER_HEADING])
+
+
+def test_a_year_the_title_contradicts_or_alone_gives_is_reviewed():
+    disagreeing = decide_year(read("x", 2014, title=title("x", 2015)), THRESHOLDS)
+    assert (disagreeing.value, disagreeing.status, disagreeing.reasons) == (
+        2014,
+        FieldStatus.review,
+        [Reason.TITLE_DISAGREES],
+    )
+    from_title = decide_year(read("x", None, title=title("x", 2015)), THRESHOLDS)
+    assert (from_title.value, from_title.status, from_title.reasons) == (
+        2015,
+        FieldStatus.review,
+        [Reason.YEAR_FROM_TITLE],
+    )
+    assert decide_year(read("x", None), THRESHOLDS).reasons == [Reason.NOT_FOUND]
+
+
+def test_an_unsure_item_sends_the_document_to_review():
+    assert decide_report(read("余姚市审计局", 2014), NONE_KNOWN, THRESHOLDS).needs_review is False
+    assert decide_report(read("余姚市审计局", 2014, year_short=True), NONE_KNOWN, THRESHOLDS).needs_review is True
+    assert decide_report(read(None, 2014), NONE_KNOWN, THRESHOLDS).needs_review is True
