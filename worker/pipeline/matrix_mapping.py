@@ -104,8 +104,8 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
         for cell in reversed(cells):
             # A row's value cells share its top and bottom (a row may span two bands).
             bottom = values[0].bottom if values else cell.bottom
-            in_value_column = (cell.left, cell.right) in numeric  # a seal's lettering over a number
-            if cell.top != band or cell.bottom != bottom or not (_is_value(read.reads[cell]) or in_value_column):
+            garbled_number = (cell.left, cell.right) in numeric and _garbled_number(read.text(cell))
+            if cell.top != band or cell.bottom != bottom or not (_is_value(read.reads[cell]) or garbled_number):
                 break
             values.insert(0, cell)
         labels = tuple(read.text(c) for c in cells[: len(cells) - len(values)] if read.text(c))
@@ -122,9 +122,15 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
     return labelled, bare
 
 
+def _garbled_number(text: str) -> bool:
+    """A seal's lettering over a number (676é, A0, 年は0): digits, and no words (a label in
+    the column, 1、属于国家秘密, has them)."""
+    return any(ch.isdigit() for ch in text) and sum("\u4e00" <= ch <= "\u9fff" for ch in text) < 2
+
+
 def _value_columns(read: ReadTable) -> set[tuple[int, int]]:
     """The columns (left, right rule) whose one-band cells mostly hold numbers: a cell there
-    is a value cell whatever it reads (a seal's lettering over its number)."""
+    with digits in what it reads is a value cell (a seal's lettering over its number)."""
     cells: dict[tuple[int, int], int] = {}
     numbers: dict[tuple[int, int], int] = {}
     for cell in read.table.cells:
