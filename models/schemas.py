@@ -80,6 +80,10 @@ class RunInfo(BaseModel):
         default_factory=dict,
         description="seconds per stage: load, prepare, find_tables, detect, read, map, metadata, decide",
     )
+    page_sources: dict[int, Literal["text_layer", "ocr"]] = Field(
+        default_factory=dict,
+        description="how each page was read: from its PDF text layer (checked against its image) or by OCR",
+    )
 
 
 class ExtractionResult(BaseModel):

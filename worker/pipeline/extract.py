@@ -16,9 +16,11 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+
+import cv2
 
 from docextract import __version__
 from docextract.settings import Settings, get_settings
@@ -27,13 +29,16 @@ from models.template import Layout, Template, registry
 from worker.pipeline.decide import decide, document_status
 from worker.pipeline.layout import find_grid
 from worker.pipeline.list_reader import read_list
-from worker.pipeline.load import Document, open_document
+from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.matrix import CellReads, find_tables, read_cells
 from worker.pipeline.matrix_reader import read_matrix
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
+from worker.pipeline.textlayer import agrees_with_image
+
+PageSources = dict[int, str]  # page → "text_layer" or "ocr"
 
 READERS: dict[Layout, LayoutReader] = {"list": read_list, "matrix": read_matrix}
 # Label spellings reviewers accepted: template id → normalized label → code (`models.aliases`).
@@ -79,7 +84,8 @@ class Extractor:
     ) -> Extraction:
         clock = clock or Stopwatch()
         started = started if started is not None else time.perf_counter()
-        scanned = self._find_table_pages(document, clock)
+        sources: PageSources = {}
+        scanned = self._find_table_pages(document, clock, sources)
         with clock.stage("detect"):
             guess, probed = self._detect_template(scanned)
         for template in self._candidates(guess):
@@ -92,16 +98,20 @@ class Extractor:
                 thresholds=self.settings.routing,
                 aliases=(aliases or {}).get(template.id, {}),
                 clock=clock,
-                first_page=next(document.pages()),
+                first_page=_as_checked(next(document.pages()), sources),
             )
             reading = READERS[template.layout](job)
             if reading is not None:
-                return self._result(document, template, guess, reading, clock, started)
-        return Extraction(self._no_template(document, clock, started), [])
+                return self._result(document, template, guess, reading, clock, started, sources)
+        return Extraction(self._no_template(document, clock, started, sources), [])
 
     # -- stages ------------------------------------------------------------------------------
-    def _find_table_pages(self, document: Document, clock: Stopwatch | None = None) -> list[TablePage]:
+    def _find_table_pages(
+        self, document: Document, clock: Stopwatch | None = None, sources: PageSources | None = None
+    ) -> list[TablePage]:
+        """The pages with tables, prepared; `sources` gets how each page is read."""
         clock = clock or Stopwatch()
+        sources = {} if sources is None else sources
         found = []
         pages = iter(document.pages())
         while True:
@@ -110,12 +120,24 @@ class Extractor:
             if page is None:
                 return found
             with clock.stage("prepare"):
+                page = self._checked(page)
+                sources[page.number] = "text_layer" if page.text_layer is not None else "ocr"
                 prepared = prepare_page(page)
             with clock.stage("find_tables"):
                 grid = find_grid(prepared)
                 tables = tuple(find_tables(prepared))
             if grid is not None or tables:
                 found.append(TablePage(page, prepared, grid, tables))
+
+    def _checked(self, page: PageImage) -> PageImage:
+        """The page with its text layer trusted when it agrees with the image, else without it."""
+        layer = page.text_layer
+        if layer is None:
+            return page
+        gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)
+        if agrees_with_image(layer, gray, self.engine):
+            return replace(page, text_layer=replace(layer, trusted=True))
+        return replace(page, text_layer=None)
 
     def _detect_template(self, pages: list[TablePage]) -> tuple[TemplateGuess | None, dict[int, CellReads]]:
         """The form, from the header and first-column cells of the tables, page by page until it
@@ -150,6 +172,7 @@ class Extractor:
         reading: Reading,
         clock: Stopwatch,
         started: float,
+        sources: PageSources,
     ) -> Extraction:
         with clock.stage("decide"):
             fields = decide(reading.fields, template.catalogue.rules, self.settings.routing)
@@ -160,21 +183,23 @@ class Extractor:
             report=ReportInfo(unit_name=reading.metadata.unit_name, year=reading.metadata.year),
             status=document_status(fields),
             fields=fields,
-            run=self._run_info(document, clock, started),
+            run=self._run_info(document, clock, started, sources),
         )
         return Extraction(result, reading.table_pages)
 
-    def _no_template(self, document: Document, clock: Stopwatch, started: float) -> ExtractionResult:
+    def _no_template(
+        self, document: Document, clock: Stopwatch, started: float, sources: PageSources
+    ) -> ExtractionResult:
         return ExtractionResult(
             source=document.source,
             template=None,
             report=ReportInfo(),
             status="needs_review",
             fields=[],
-            run=self._run_info(document, clock, started),
+            run=self._run_info(document, clock, started, sources),
         )
 
-    def _run_info(self, document: Document, clock: Stopwatch, started: float) -> RunInfo:
+    def _run_info(self, document: Document, clock: Stopwatch, started: float, sources: PageSources) -> RunInfo:
         seconds = time.perf_counter() - started
         return RunInfo(
             docextract_version=__version__,
@@ -183,4 +208,14 @@ class Extractor:
             seconds=round(seconds, 3),
             page_seconds=round(seconds / max(document.page_count, 1), 3),
             stage_seconds=clock.rounded(),
+            page_sources=sources,  # type: ignore[arg-type]
         )
+
+
+def _as_checked(page: PageImage, sources: PageSources) -> PageImage:
+    """A page loaded again, its text layer as trusted as it was found the first time."""
+    if page.text_layer is None:
+        return page
+    if sources.get(page.number) == "text_layer":
+        return replace(page, text_layer=replace(page.text_layer, trusted=True))
+    return replace(page, text_layer=None)

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from docextract.settings import LimitSettings
 from models.schemas import SourceInfo
 from worker.pipeline.errors import InputError
+from worker.pipeline.textlayer import TextLayer, extract_layer
 
 Kind = Literal["pdf", "tiff", "png", "jpeg"]
 
@@ -37,6 +38,7 @@ class PageImage:
     image: np.ndarray = field(repr=False)  # H×W×3 uint8, BGR (OpenCV order)
     dpi: float
     is_color: bool
+    text_layer: TextLayer | None = field(default=None, repr=False)  # a PDF page's text, page pixels
 
     @property
     def size(self) -> tuple[int, int]:
@@ -138,10 +140,10 @@ class Document:
             raise IndexError(number)
         try:
             if self.kind == "pdf":
-                pil, dpi = self._pdf_page(number - 1)
+                pil, dpi, layer = self._pdf_page(number - 1)
             else:
-                pil, dpi = self._image_page(number - 1)
-            return _to_page_image(number, pil, dpi)
+                (pil, dpi), layer = self._image_page(number - 1), None
+            return _to_page_image(number, pil, dpi, layer)
         except InputError:
             raise
         except Exception as exc:  # a decoder failing mid-file is bad input, not a crash
@@ -151,7 +153,7 @@ class Document:
         for number in range(1, self.page_count + 1):
             yield self.page(number)
 
-    def _pdf_page(self, index: int) -> tuple[Image.Image, float]:
+    def _pdf_page(self, index: int) -> tuple[Image.Image, float, TextLayer | None]:
         import pypdfium2.raw as pdfium_c
 
         page = self._pdf[index]
@@ -161,11 +163,13 @@ class Document:
             px_w, px_h = scanned.get_px_size()
             self._check_pixels(px_w, px_h)
             pil = scanned.get_bitmap(render=False).to_pil()
-            return pil, px_w / (width_pt / 72.0)
+            return pil, px_w / (width_pt / 72.0), None
         scale = _RENDER_DPI / 72.0
         self._check_pixels(int(width_pt * scale), int(height_pt * scale))
         bitmap = page.render(scale=scale, grayscale=False)
-        return bitmap.to_pil(), float(_RENDER_DPI)
+        # A turned page's text boxes are in its unturned space: such a page is read as an image.
+        layer = extract_layer(page.get_textpage(), scale, height_pt, pdfium_c) if page.get_rotation() == 0 else None
+        return bitmap.to_pil(), float(_RENDER_DPI), layer
 
     def _image_page(self, index: int) -> tuple[Image.Image, float]:
         assert self._image is not None
@@ -205,13 +209,13 @@ def _single_scanned_image(page, pdfium_c):  # type: ignore[no-untyped-def]
     return images[0] if upright and covers else None
 
 
-def _to_page_image(number: int, pil: Image.Image, dpi: float) -> PageImage:
+def _to_page_image(number: int, pil: Image.Image, dpi: float, layer: TextLayer | None = None) -> PageImage:
     is_color = pil.mode not in {"1", "L", "LA", "I", "I;16", "F"}
     rgb = pil.convert("RGB")
     array = np.asarray(rgb)[:, :, ::-1].copy()  # RGB → BGR
     if is_color:
         is_color = _has_colour(array)
-    return PageImage(number=number, image=array, dpi=dpi, is_color=is_color)
+    return PageImage(number=number, image=array, dpi=dpi, is_color=is_color, text_layer=layer)
 
 
 def _has_colour(bgr: np.ndarray) -> bool:

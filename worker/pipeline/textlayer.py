@@ -1,0 +1,183 @@
+"""Text layer: the characters a PDF page holds as text, with their boxes in page pixels.
+
+A report exported from a word processor carries its table's text exactly; reading it is
+faster and surer than OCR of the rendered page. A layer is used only once it is checked
+against the image (`agrees_with_image`): its characters must sit on ink, and a few of its runs,
+recognised from the image, must read as the layer says. A scan that another tool made
+searchable carries that tool's OCR as invisible text, right or wrong; broken font
+encodings extract as the wrong characters: both fail the check and the page is read by OCR.
+"""
+
+from __future__ import annotations
+
+import difflib
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+import numpy as np
+
+from worker.pipeline.cells.reading import CellRead
+from worker.pipeline.ocr import DetectedLine, OcrEngine, TextRead, simplified
+
+Box = tuple[float, float, float, float]
+
+_MIN_CHARS = 20  # fewer printed characters: not a text page worth trusting
+_ON_INK = 0.95  # share of characters whose box holds ink
+_INK_LEVEL = 128  # grey level below which a pixel is ink
+_SAMPLED_RUNS = 8  # runs recognised from the image to check the layer's text
+_SAMPLED_RUNS_INVISIBLE = 24  # another tool's OCR is wrong here and there, not throughout
+_AGREEMENT = 0.8  # similarity of a run's recognised text to the layer's for it to agree
+_AGREEING_RUNS = 0.85  # share of sampled runs that must agree
+_RUN_GAP = 1.2  # a horizontal gap wider than this many character heights ends a run
+
+
+@dataclass(frozen=True)
+class LayerChar:
+    text: str
+    box: Box  # page pixels
+
+
+@dataclass(frozen=True)
+class TextLayer:
+    """A page's text characters (spaces and generated line breaks left out)."""
+
+    chars: tuple[LayerChar, ...] = field(repr=False)
+    invisible: bool  # every character drawn invisibly: a searchable scan's OCR layer
+    trusted: bool = False  # checked against the page's image (`agrees_with_image`); only then read
+
+    def chars_in(self, box: Box) -> list[LayerChar]:
+        x0, y0, x1, y1 = box
+        return [c for c in self.chars if x0 <= _centre(c)[0] <= x1 and y0 <= _centre(c)[1] <= y1]
+
+    def read(self, box: Box) -> CellRead:
+        """The text whose characters' centres lie in `box`, line by line: a cell read that
+        cannot be misread (score 1.0)."""
+        lines = text_runs(self.chars_in(box), split_gaps=False)
+        if not lines:
+            return CellRead.empty()
+        text = "".join(_text(line) for line in lines)
+        return CellRead(text=text, score=1.0, min_char_score=1.0, blank=False, lines=len(lines))
+
+    def lines_in(self, box: Box) -> list[DetectedLine]:
+        """The runs of text in `box` as detected lines (what the heading readers take)."""
+        return [
+            DetectedLine(box=_span(run), read=TextRead(_text(run), 1.0, (1.0,) * len(run)))
+            for run in text_runs(self.chars_in(box), split_gaps=True)
+        ]
+
+
+def _centre(char: LayerChar) -> tuple[float, float]:
+    return (char.box[0] + char.box[2]) / 2, (char.box[1] + char.box[3]) / 2
+
+
+def _text(chars: Sequence[LayerChar]) -> str:
+    return "".join(c.text for c in chars)
+
+
+def _span(chars: Sequence[LayerChar]) -> Box:
+    boxes = np.array([c.box for c in chars])
+    return (float(boxes[:, 0].min()), float(boxes[:, 1].min()), float(boxes[:, 2].max()), float(boxes[:, 3].max()))
+
+
+def text_runs(chars: Sequence[LayerChar], split_gaps: bool) -> list[list[LayerChar]]:
+    """Characters grouped into lines (top to bottom, each left to right); with `split_gaps`
+    a line is cut where a gap wider than a few characters opens, as a detector cuts it."""
+    lines: list[list[LayerChar]] = []
+    for char in sorted(chars, key=lambda c: (c.box[1] + c.box[3]) / 2):
+        centre = (char.box[1] + char.box[3]) / 2
+        if lines and abs(centre - _middle(lines[-1])) <= 0.5 * (char.box[3] - char.box[1]):
+            lines[-1].append(char)
+        else:
+            lines.append([char])
+    runs: list[list[LayerChar]] = []
+    for line in lines:
+        line.sort(key=lambda c: c.box[0])
+        runs.append([line[0]])
+        for previous, char in pairwise(line):
+            height = max(char.box[3] - char.box[1], 1.0)
+            if split_gaps and char.box[0] - previous.box[2] > _RUN_GAP * height:
+                runs.append([char])
+            else:
+                runs[-1].append(char)
+    return runs
+
+
+def _middle(line: list[LayerChar]) -> float:
+    return float(np.mean([(c.box[1] + c.box[3]) / 2 for c in line]))
+
+
+def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> TextLayer | None:  # type: ignore[no-untyped-def]
+    """The characters of a pdfium text page, points → pixels at `scale` pixels per point."""
+    chars: list[LayerChar] = []
+    invisible = True
+    for index in range(textpage.count_chars()):
+        if pdfium_c.FPDFText_IsGenerated(textpage.raw, index) == 1:
+            continue
+        text = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if not text.strip():
+            continue
+        left, bottom, right, top = textpage.get_charbox(index)
+        box = (left * scale, (page_height_pt - top) * scale, right * scale, (page_height_pt - bottom) * scale)
+        chars.append(LayerChar(unicodedata.normalize("NFKC", text) if text.isascii() else text, box))
+        text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+        mode = pdfium_c.FPDFTextObj_GetTextRenderMode(text_object)
+        invisible = invisible and mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+    return TextLayer(tuple(chars), invisible) if len(chars) >= _MIN_CHARS else None
+
+
+def on_ink(layer: TextLayer, gray: np.ndarray) -> float:
+    """Share of the layer's characters whose box holds some ink of the image."""
+    height, width = gray.shape
+    inked = 0
+    for char in layer.chars:
+        x0, y0, x1, y1 = (round(v) for v in char.box)
+        patch = gray[max(y0, 0) : min(y1, height), max(x0, 0) : min(x1, width)]
+        inked += bool(patch.size and patch.min() < _INK_LEVEL)
+    return inked / len(layer.chars)
+
+
+def sampled_runs(layer: TextLayer, count: int = _SAMPLED_RUNS) -> list[list[LayerChar]]:
+    """Runs spread over the page, numbers first among the longer ones (what the tables
+    hold and what a wrong OCR layer gets wrong)."""
+    runs = [run for run in text_runs(layer.chars, split_gaps=True) if len(run) >= 2 or _text(run).isdigit()]
+    numeric = [run for run in runs if any(c.text.isdigit() for c in run)]
+    others = [run for run in runs if not any(c.text.isdigit() for c in run)]
+    picked = _spread(numeric, count // 2)
+    return picked + _spread(others, count - len(picked))
+
+
+def _spread(items: list[list[LayerChar]], count: int) -> list[list[LayerChar]]:
+    if count <= 0 or not items:
+        return []
+    indices = np.unique(np.linspace(0, len(items) - 1, min(count, len(items))).round().astype(int))
+    return [items[i] for i in indices]
+
+
+def _agrees(read: str, layer_text: str) -> bool:
+    def norm(s: str) -> str:
+        return simplified(unicodedata.normalize("NFKC", s)).replace(" ", "")
+
+    return difflib.SequenceMatcher(None, norm(read), norm(layer_text)).ratio() >= _AGREEMENT
+
+
+def agrees_with_image(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> bool:
+    """Whether the page's text layer says what its image shows (see the module's doc)."""
+    if on_ink(layer, gray) < _ON_INK:
+        return False
+    runs = sampled_runs(layer, _SAMPLED_RUNS_INVISIBLE if layer.invisible else _SAMPLED_RUNS)
+    if not runs:
+        return False
+    crops = [_crop(gray, _span(run)) for run in runs]
+    reads = engine.recognize(crops)
+    agreeing = sum(_agrees(read.text, _text(run)) for read, run in zip(reads, runs, strict=True))
+    return agreeing >= _AGREEING_RUNS * len(runs)
+
+
+def _crop(gray: np.ndarray, box: Box) -> np.ndarray:
+    x0, y0, x1, y1 = box
+    pad = 0.2 * (y1 - y0) + 2
+    height, width = gray.shape
+    crop = gray[int(max(y0 - pad, 0)) : int(min(y1 + pad, height)), int(max(x0 - pad, 0)) : int(min(x1 + pad, width))]
+    return np.dstack([np.ascontiguousarray(crop)] * 3)
