@@ -25,11 +25,13 @@ Box = tuple[float, float, float, float]
 
 _MIN_CHARS = 20  # fewer printed characters: not a text page worth trusting
 _ON_INK = 0.95  # share of characters whose box holds ink
+_BOX_SLACK = 0.3  # of a character box's longer side, added around it when looking for ink
 _INK_LEVEL = 128  # grey level below which a pixel is ink
 _SAMPLED_RUNS = 8  # runs recognised from the image to check the layer's text
 _SAMPLED_RUNS_INVISIBLE = 24  # another tool's OCR is wrong here and there, not throughout
 _AGREEMENT = 0.8  # similarity of a run's recognised text to the layer's for it to agree
 _AGREEING_RUNS = 0.85  # share of sampled runs that must agree
+_LONGEST_RUN = 10  # characters of a sampled run: the recogniser's cost grows with a line's width
 _RUN_GAP = 1.2  # a horizontal gap wider than this many character heights ends a run
 
 
@@ -86,17 +88,18 @@ def text_runs(chars: Sequence[LayerChar], split_gaps: bool) -> list[list[LayerCh
     a line is cut where a gap wider than a few characters opens, as a detector cuts it."""
     lines: list[list[LayerChar]] = []
     for char in sorted(chars, key=lambda c: (c.box[1] + c.box[3]) / 2):
-        centre = (char.box[1] + char.box[3]) / 2
-        if lines and abs(centre - _middle(lines[-1])) <= 0.5 * (char.box[3] - char.box[1]):
+        centre = _centre(char)[1]
+        # A point or comma has a box a few pixels tall: the line's tallest character decides.
+        if lines and abs(centre - _middle(lines[-1])) <= 0.5 * _tallest([*lines[-1], char]):
             lines[-1].append(char)
         else:
             lines.append([char])
     runs: list[list[LayerChar]] = []
     for line in lines:
         line.sort(key=lambda c: c.box[0])
+        height = max(_tallest(line), 1.0)
         runs.append([line[0]])
         for previous, char in pairwise(line):
-            height = max(char.box[3] - char.box[1], 1.0)
             if split_gaps and char.box[0] - previous.box[2] > _RUN_GAP * height:
                 runs.append([char])
             else:
@@ -105,7 +108,12 @@ def text_runs(chars: Sequence[LayerChar], split_gaps: bool) -> list[list[LayerCh
 
 
 def _middle(line: list[LayerChar]) -> float:
-    return float(np.mean([(c.box[1] + c.box[3]) / 2 for c in line]))
+    tallest = max(line, key=lambda c: c.box[3] - c.box[1])
+    return _centre(tallest)[1]
+
+
+def _tallest(chars: list[LayerChar]) -> float:
+    return max(c.box[3] - c.box[1] for c in chars)
 
 
 def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> TextLayer | None:  # type: ignore[no-untyped-def]
@@ -128,20 +136,31 @@ def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> Te
 
 
 def on_ink(layer: TextLayer, gray: np.ndarray) -> float:
-    """Share of the layer's characters whose box holds some ink of the image."""
+    """Share of the layer's letters, digits and characters whose box (a little widened: an
+    OCR tool's boxes are its own font's, not the print's) holds some ink of the image.
+    Punctuation is left out: fonts place 、 and 。 in different corners of their box."""
     height, width = gray.shape
+    letters = [c for c in layer.chars if c.text.isalnum()]
     inked = 0
-    for char in layer.chars:
+    for char in letters:
+        pad = _BOX_SLACK * max(char.box[2] - char.box[0], char.box[3] - char.box[1])
         x0, y0, x1, y1 = (round(v) for v in char.box)
-        patch = gray[max(y0, 0) : min(y1, height), max(x0, 0) : min(x1, width)]
+        patch = gray[
+            max(round(y0 - pad), 0) : min(round(y1 + pad), height),
+            max(round(x0 - pad), 0) : min(round(x1 + pad), width),
+        ]
         inked += bool(patch.size and patch.min() < _INK_LEVEL)
-    return inked / len(layer.chars)
+    return inked / max(len(letters), 1)
 
 
 def sampled_runs(layer: TextLayer, count: int = _SAMPLED_RUNS) -> list[list[LayerChar]]:
-    """Runs spread over the page, numbers first among the longer ones (what the tables
-    hold and what a wrong OCR layer gets wrong)."""
-    runs = [run for run in text_runs(layer.chars, split_gaps=True) if len(run) >= 2 or _text(run).isdigit()]
+    """Short runs spread over the page, half of them with digits (what the tables hold and
+    what a wrong OCR layer gets wrong)."""
+    runs = [
+        run
+        for run in text_runs(layer.chars, split_gaps=True)
+        if len(_words(_text(run))) >= 2 and len(run) <= _LONGEST_RUN  # a lone 0 reads as O as well
+    ]
     numeric = [run for run in runs if any(c.text.isdigit() for c in run)]
     others = [run for run in runs if not any(c.text.isdigit() for c in run)]
     picked = _spread(numeric, count // 2)
@@ -155,11 +174,13 @@ def _spread(items: list[list[LayerChar]], count: int) -> list[list[LayerChar]]:
     return [items[i] for i in indices]
 
 
-def _agrees(read: str, layer_text: str) -> bool:
-    def norm(s: str) -> str:
-        return simplified(unicodedata.normalize("NFKC", s)).replace(" ", "")
+def _words(text: str) -> str:
+    """Letters, digits and characters only: dashes, points and brackets are read any which way."""
+    return "".join(ch for ch in simplified(unicodedata.normalize("NFKC", text)) if ch.isalnum())
 
-    return difflib.SequenceMatcher(None, norm(read), norm(layer_text)).ratio() >= _AGREEMENT
+
+def _agrees(read: str, layer_text: str) -> bool:
+    return difflib.SequenceMatcher(None, _words(read), _words(layer_text)).ratio() >= _AGREEMENT
 
 
 def agrees_with_image(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> bool:
@@ -172,7 +193,8 @@ def agrees_with_image(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> 
     crops = [_crop(gray, _span(run)) for run in runs]
     reads = engine.recognize(crops)
     agreeing = sum(_agrees(read.text, _text(run)) for read, run in zip(reads, runs, strict=True))
-    return agreeing >= _AGREEING_RUNS * len(runs)
+    # Another tool's OCR layer is taken only if it agrees everywhere it was looked at.
+    return agreeing == len(runs) if layer.invisible else agreeing >= _AGREEING_RUNS * len(runs)
 
 
 def _crop(gray: np.ndarray, box: Box) -> np.ndarray:
