@@ -128,7 +128,7 @@ def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> Te
             continue
         left, bottom, right, top = textpage.get_charbox(index)
         box = (left * scale, (page_height_pt - top) * scale, right * scale, (page_height_pt - bottom) * scale)
-        chars.append(LayerChar(unicodedata.normalize("NFKC", text) if text.isascii() else text, box))
+        chars.append(LayerChar(text, box))
         text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
         mode = pdfium_c.FPDFTextObj_GetTextRenderMode(text_object)
         invisible = invisible and mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
