@@ -16,6 +16,7 @@ from worker.pipeline.readers import Stopwatch
 from worker.pipeline.textlayer import LayerChar, TextLayer, agrees_with_image
 
 SEED = 3  # GK2008 document 0 of this seed is consistent (every field accepted)
+NEGATIVE_SEED = 5150  # its GK2019 document 1 prints changes below zero (−19, −50)
 
 
 class _NoOcr:
@@ -53,6 +54,7 @@ def documents(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("digital")
     generate_digital_document(SEED, 0, out, "GK2008", "digital")
     generate_digital_document(SEED, 0, out, "GK2021", "digital")
+    generate_digital_document(NEGATIVE_SEED, 1, out, "GK2019", "digital")
     generate_digital_document(SEED, 0, out, "GK2008", "searchable_scan")
     generate_digital_document(SEED, 0, out, "GK2008", "wrong_ocr_layer")
     return out
@@ -64,7 +66,7 @@ def _gt(out: Path, stem: str) -> dict:
     return json.loads((out / "gt" / f"{stem}.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("stem", ["digital_gk2008_001", "digital_gk2021_001"])
+@pytest.mark.parametrize("stem", ["digital_gk2008_001", "digital_gk2021_001", "digital_gk2019_002"])
 def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_ocr, stem):
     extractor, checked_pages = no_ocr
     gt = _gt(documents, stem)
@@ -76,6 +78,8 @@ def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_
     if stem.startswith("digital_gk2008"):
         assert not gt["details"]["inconsistencies"]
         assert [f.code for f in result.fields if f.status != "accepted"] == []
+    if stem == "digital_gk2019_002":
+        assert sorted(v for v in gt["fields"].values() if v is not None and v < 0) == [-50, -19]
 
 
 def test_a_trusted_page_is_prepared_as_printed(documents, extractor):
