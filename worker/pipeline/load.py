@@ -140,10 +140,9 @@ class Document:
             raise IndexError(number)
         try:
             if self.kind == "pdf":
-                pil, dpi, layer = self._pdf_page(number - 1)
-            else:
-                (pil, dpi), layer = self._image_page(number - 1), None
-            return _to_page_image(number, pil, dpi, layer)
+                return self._pdf_page(number)
+            pil, dpi = self._image_page(number - 1)
+            return _to_page_image(number, pil, dpi)
         except InputError:
             raise
         except Exception as exc:  # a decoder failing mid-file is bad input, not a crash
@@ -153,23 +152,23 @@ class Document:
         for number in range(1, self.page_count + 1):
             yield self.page(number)
 
-    def _pdf_page(self, index: int) -> tuple[Image.Image, float, TextLayer | None]:
+    def _pdf_page(self, number: int) -> PageImage:
         import pypdfium2.raw as pdfium_c
 
-        page = self._pdf[index]
+        page = self._pdf[number - 1]
         width_pt, height_pt = page.get_size()
         scanned = _single_scanned_image(page, pdfium_c)
         if scanned is not None:
             px_w, px_h = scanned.get_px_size()
             self._check_pixels(px_w, px_h)
             pil = scanned.get_bitmap(render=False).to_pil()
-            return pil, px_w / (width_pt / 72.0), None
+            return _to_page_image(number, pil, px_w / (width_pt / 72.0))
         scale = _RENDER_DPI / 72.0
         self._check_pixels(int(width_pt * scale), int(height_pt * scale))
-        bitmap = page.render(scale=scale, grayscale=False)
+        bgr = page.render(scale=scale, grayscale=False).to_numpy().copy()  # pdfium renders BGR: OpenCV's order
         # A turned page's text boxes are in its unturned space: such a page is read as an image.
         layer = extract_layer(page.get_textpage(), scale, height_pt, pdfium_c) if page.get_rotation() == 0 else None
-        return bitmap.to_pil(), float(_RENDER_DPI), layer
+        return PageImage(number, bgr, float(_RENDER_DPI), _has_colour(bgr), layer)
 
     def _image_page(self, index: int) -> tuple[Image.Image, float]:
         assert self._image is not None
@@ -209,13 +208,13 @@ def _single_scanned_image(page, pdfium_c):  # type: ignore[no-untyped-def]
     return images[0] if upright and covers else None
 
 
-def _to_page_image(number: int, pil: Image.Image, dpi: float, layer: TextLayer | None = None) -> PageImage:
+def _to_page_image(number: int, pil: Image.Image, dpi: float) -> PageImage:
     is_color = pil.mode not in {"1", "L", "LA", "I", "I;16", "F"}
     rgb = pil.convert("RGB")
     array = np.asarray(rgb)[:, :, ::-1].copy()  # RGB → BGR
     if is_color:
         is_color = _has_colour(array)
-    return PageImage(number=number, image=array, dpi=dpi, is_color=is_color, text_layer=layer)
+    return PageImage(number=number, image=array, dpi=dpi, is_color=is_color)
 
 
 def _has_colour(bgr: np.ndarray) -> bool:

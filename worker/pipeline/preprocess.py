@@ -19,6 +19,7 @@ from worker.pipeline.load import PageImage
 from worker.pipeline.textlayer import TextLayer
 
 _SKEW_RANGE = 5.0  # degrees, either way
+_PRINTED_INK_LEVEL = 180  # a rendered digital page: grey rules are ink, light cell shading is not
 _SEAL_RADIUS_INCH = (0.55, 1.05)  # round official seals are 40–42 mm across
 
 
@@ -316,7 +317,7 @@ def _prepare_printed(page: PageImage, layer: TextLayer) -> PreparedPage:
     return PreparedPage(
         number=page.number,
         gray=gray,
-        ink=binarize(gray, page.dpi),
+        ink=cv2.threshold(gray, _PRINTED_INK_LEVEL, 255, cv2.THRESH_BINARY_INV)[1],  # evenly lit: one level serves
         to_original=np.eye(3),
         dpi=page.dpi,
         seals=_red_seals(red, page.dpi) if red is not None else (),

@@ -27,7 +27,8 @@ _MIN_CHARS = 20  # fewer printed characters: not a text page worth trusting
 _ON_INK = 0.95  # share of characters whose box holds ink
 _BOX_SLACK = 0.3  # of a character box's longer side, added around it when looking for ink
 _INK_LEVEL = 128  # grey level below which a pixel is ink
-_SAMPLED_RUNS = 8  # runs recognised from the image to check the layer's text
+_SAMPLED_RUNS = 4  # runs recognised from the image to check a visible layer's text (a broken
+# font encoding garbles every run set in that font)
 _SAMPLED_RUNS_INVISIBLE = 24  # another tool's OCR is wrong here and there, not throughout
 _AGREEMENT = 0.8  # similarity of a run's recognised text to the layer's for it to agree
 _AGREEING_RUNS = 0.85  # share of sampled runs that must agree
