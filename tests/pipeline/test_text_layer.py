@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -13,7 +14,7 @@ from fixtures.digital import generate_digital_document
 from worker.pipeline.load import open_document
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.readers import Stopwatch
-from worker.pipeline.textlayer import LayerChar, TextLayer, agrees_with_image
+from worker.pipeline.textlayer import LayerChar, LayerCheck, TextLayer, agrees_with_image
 
 SEED = 3  # GK2008 document 0 of this seed is consistent (every field accepted)
 NEGATIVE_SEED = 5150  # its GK2019 document 1 prints changes below zero (−19, −39, −50)
@@ -34,19 +35,26 @@ class _NoOcr:
         raise AssertionError("heading OCR on a page read from its text layer")
 
 
+class _Counting:
+    """The real recogniser, counting its calls."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+        self.calls = 0
+
+    def recognize(self, crops, alphabet=None):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return self.engine.recognize(crops, alphabet)
+
+
 @pytest.fixture
 def no_ocr(extractor, monkeypatch):  # type: ignore[no-untyped-def]
     """The session's extractor whose only OCR is the real recogniser checking text layers;
-    returns it and the pages checked."""
-    real, checked_pages = extractor.engine, []
-
-    def check(layer, gray, _engine):  # type: ignore[no-untyped-def]
-        checked_pages.append(layer)
-        return agrees_with_image(layer, gray, real)
-
-    monkeypatch.setattr(extract_module, "agrees_with_image", check)
+    returns it and the counter of the checks' recogniser calls."""
+    checks = _Counting(extractor.engine)
+    monkeypatch.setattr(extract_module, "LayerCheck", lambda _engine: LayerCheck(checks))
     monkeypatch.setattr(extractor, "engine", _NoOcr())
-    return extractor, checked_pages
+    return extractor, checks
 
 
 @pytest.fixture(scope="module")
@@ -68,13 +76,13 @@ def _gt(out: Path, stem: str) -> dict:
 
 @pytest.mark.parametrize("stem", ["digital_gk2008_001", "digital_gk2021_001", "digital_gk2019_002"])
 def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_ocr, stem):
-    extractor, checked_pages = no_ocr
+    extractor, checks = no_ocr
     gt = _gt(documents, stem)
     result = extractor.extract_file(documents / f"{stem}.pdf")
     assert result.run.page_sources == dict.fromkeys(range(1, gt["pages"] + 1), "text_layer")
     assert {f.code: f.value for f in result.fields} == gt["fields"]
     assert (result.report.unit_name, result.report.year) == (gt["unit_name"], gt["year"])
-    assert len(checked_pages) == gt["pages"]  # each page's layer checked once
+    assert checks.calls == 1  # page 1 proves the document's one font; later pages need no OCR
     if stem.startswith("digital_gk2008"):
         assert not gt["details"]["inconsistencies"]
         assert [f.code for f in result.fields if f.status != "accepted"] == []
@@ -84,12 +92,29 @@ def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_
 
 def test_a_trusted_page_is_prepared_as_printed(documents, extractor):
     with open_document(documents / "digital_gk2008_001.pdf", extractor.settings.limits) as document:
-        page = extractor._checked(document.page(3))
-    assert page.text_layer is not None and page.text_layer.trusted and not page.text_layer.invisible
-    prepared = prepare_page(page)
-    assert prepared.text_layer is page.text_layer
+        page = document.page(3)
+    layer = page.text_layer
+    assert layer is not None and not layer.invisible
+    assert LayerCheck(extractor.engine).trusted(layer, cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY))
+    prepared = prepare_page(replace(page, text_layer=replace(layer, trusted=True)))
+    assert prepared.text_layer is not None and prepared.text_layer.chars == layer.chars
     assert (prepared.rotation, prepared.skew) == (0, 0.0)
     np.testing.assert_array_equal(prepared.to_original, np.eye(3))
+    assert prepare_page(page).text_layer is None  # an unchecked layer is never read
+
+
+def test_proven_fonts_spare_ocr_but_not_the_ink_check(documents, extractor):
+    checks = _Counting(extractor.engine)
+    layers = LayerCheck(checks)
+    with open_document(documents / "digital_gk2008_001.pdf", extractor.settings.limits) as document:
+        first, table = document.page(1), document.page(3)
+    assert first.text_layer is not None and table.text_layer is not None
+    assert layers.trusted(first.text_layer, cv2.cvtColor(first.image, cv2.COLOR_BGR2GRAY))
+    assert layers.proven == {"STSong-Light"} and checks.calls == 1
+    assert layers.trusted(table.text_layer, cv2.cvtColor(table.image, cv2.COLOR_BGR2GRAY))
+    blank = np.full(table.image.shape[:2], 255, np.uint8)
+    assert not layers.trusted(table.text_layer, blank)  # a layer over nothing printed
+    assert checks.calls == 1
 
 
 def _table_page_layer(path: Path, extractor) -> tuple[TextLayer, np.ndarray]:  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
-from worker.pipeline.textlayer import agrees_with_image
+from worker.pipeline.textlayer import LayerCheck
 
 PageSources = dict[int, str]  # page → "text_layer" or "ocr"
 
@@ -112,6 +112,7 @@ class Extractor:
         """The pages with tables, prepared; `sources` gets how each page is read."""
         clock = clock or Stopwatch()
         sources = {} if sources is None else sources
+        layers = LayerCheck(self.engine)
         found = []
         pages = iter(document.pages())
         while True:
@@ -120,7 +121,7 @@ class Extractor:
             if page is None:
                 return found
             with clock.stage("prepare"):
-                page = self._checked(page)
+                page = _checked(page, layers)
                 sources[page.number] = "text_layer" if page.text_layer is not None else "ocr"
                 prepared = prepare_page(page)
             with clock.stage("find_tables"):
@@ -128,16 +129,6 @@ class Extractor:
                 tables = tuple(find_tables(prepared))
             if grid is not None or tables:
                 found.append(TablePage(page, prepared, grid, tables))
-
-    def _checked(self, page: PageImage) -> PageImage:
-        """The page with its text layer trusted when it agrees with the image, else without it."""
-        layer = page.text_layer
-        if layer is None:
-            return page
-        gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)
-        if agrees_with_image(layer, gray, self.engine):
-            return replace(page, text_layer=replace(layer, trusted=True))
-        return replace(page, text_layer=None)
 
     def _detect_template(self, pages: list[TablePage]) -> tuple[TemplateGuess | None, dict[int, CellReads]]:
         """The form, from the header and first-column cells of the tables, page by page until it
@@ -210,6 +201,16 @@ class Extractor:
             stage_seconds=clock.rounded(),
             page_sources=sources,  # type: ignore[arg-type]
         )
+
+
+def _checked(page: PageImage, layers: LayerCheck) -> PageImage:
+    """The page with its text layer trusted when it agrees with the image, else without it."""
+    layer = page.text_layer
+    if layer is None:
+        return page
+    if layers.trusted(layer, cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)):
+        return replace(page, text_layer=replace(layer, trusted=True))
+    return replace(page, text_layer=None)
 
 
 def _as_checked(page: PageImage, sources: PageSources) -> PageImage:

@@ -10,6 +10,7 @@ encodings extract as the wrong characters: both fail the check and the page is r
 
 from __future__ import annotations
 
+import ctypes
 import difflib
 import unicodedata
 from collections.abc import Sequence
@@ -40,6 +41,7 @@ _RUN_GAP = 1.2  # a horizontal gap wider than this many character heights ends a
 class LayerChar:
     text: str
     box: Box  # page pixels
+    font: str = ""  # the PDF font it is set in (its encoding maps codes to text)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> Te
     """The characters of a pdfium text page, points → pixels at `scale` pixels per point."""
     chars: list[LayerChar] = []
     invisible = True
+    font_name, font_flags = ctypes.create_string_buffer(128), ctypes.c_int()
     for index in range(textpage.count_chars()):
         if pdfium_c.FPDFText_IsGenerated(textpage.raw, index) == 1:
             continue
@@ -129,7 +132,8 @@ def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> Te
             continue
         left, bottom, right, top = textpage.get_charbox(index)
         box = (left * scale, (page_height_pt - top) * scale, right * scale, (page_height_pt - bottom) * scale)
-        chars.append(LayerChar(text, box))
+        pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, font_name, len(font_name), ctypes.byref(font_flags))
+        chars.append(LayerChar(text, box, font_name.value.decode("latin-1")))
         text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
         mode = pdfium_c.FPDFTextObj_GetTextRenderMode(text_object)
         invisible = invisible and mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
@@ -196,6 +200,28 @@ def agrees_with_image(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> 
     agreeing = sum(_agrees(read.text, _text(run)) for read, run in zip(reads, runs, strict=True))
     # Another tool's OCR layer is taken only if it agrees everywhere it was looked at.
     return agreeing == len(runs) if layer.invisible else agreeing >= _AGREEING_RUNS * len(runs)
+
+
+class LayerCheck:
+    """Checks one document's text layers page by page. A visible layer's fonts are what can
+    be wrong in it (an encoding that maps codes to the wrong characters garbles every run
+    set in that font): once runs in a font read right, later pages set only in proven fonts
+    need their letters on ink, not OCR. Another tool's invisible OCR layer is wrong run by
+    run, so each of its pages is recognised."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self.engine = engine
+        self.proven: set[str] = set()
+
+    def trusted(self, layer: TextLayer, gray: np.ndarray) -> bool:
+        fonts = {c.font for c in layer.chars}
+        if not layer.invisible and fonts <= self.proven:
+            return on_ink(layer, gray) >= _ON_INK
+        if not agrees_with_image(layer, gray, self.engine):
+            return False
+        if not layer.invisible:
+            self.proven |= {c.font for run in sampled_runs(layer, _SAMPLED_RUNS) for c in run}
+        return True
 
 
 def _crop(gray: np.ndarray, box: Box) -> np.ndarray:
