@@ -32,7 +32,6 @@ _SAMPLED_RUNS = 4  # runs recognised from the image to check a visible layer's t
 # font encoding garbles every run set in that font)
 _SAMPLED_RUNS_INVISIBLE = 24  # another tool's OCR is wrong here and there, not throughout
 _AGREEMENT = 0.8  # similarity of a run's recognised text to the layer's for it to agree
-_AGREEING_RUNS = 0.85  # share of sampled runs that must agree
 _LONGEST_RUN = 10  # characters of a sampled run: the recogniser's cost grows with a line's width
 _RUN_GAP = 1.2  # a horizontal gap wider than this many character heights ends a run
 
@@ -190,16 +189,20 @@ def _agrees(read: str, layer_text: str) -> bool:
 
 def agrees_with_image(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> bool:
     """Whether the page's text layer says what its image shows (see the module's doc)."""
+    return _proving_runs(layer, gray, engine) is not None
+
+
+def _proving_runs(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> list[list[LayerChar]] | None:
+    """The sampled runs, when the layer's letters sit on ink and every sampled run, recognised
+    from the image, reads as the layer says; else None (an OCR misread of a right layer only
+    costs the page its OCR)."""
     if on_ink(layer, gray) < _ON_INK:
-        return False
+        return None
     runs = sampled_runs(layer, _SAMPLED_RUNS_INVISIBLE if layer.invisible else _SAMPLED_RUNS)
     if not runs:
-        return False
-    crops = [_crop(gray, _span(run)) for run in runs]
-    reads = engine.recognize(crops)
-    agreeing = sum(_agrees(read.text, _text(run)) for read, run in zip(reads, runs, strict=True))
-    # Another tool's OCR layer is taken only if it agrees everywhere it was looked at.
-    return agreeing == len(runs) if layer.invisible else agreeing >= _AGREEING_RUNS * len(runs)
+        return None
+    reads = engine.recognize([_crop(gray, _span(run)) for run in runs])
+    return runs if all(_agrees(read.text, _text(run)) for read, run in zip(reads, runs, strict=True)) else None
 
 
 class LayerCheck:
@@ -214,14 +217,12 @@ class LayerCheck:
         self.proven: set[str] = set()
 
     def trusted(self, layer: TextLayer, gray: np.ndarray) -> bool:
-        fonts = {c.font for c in layer.chars}
-        if not layer.invisible and fonts <= self.proven:
+        if not layer.invisible and {c.font for c in layer.chars} <= self.proven:
             return on_ink(layer, gray) >= _ON_INK
-        if not agrees_with_image(layer, gray, self.engine):
-            return False
-        if not layer.invisible:
-            self.proven |= {c.font for run in sampled_runs(layer, _SAMPLED_RUNS) for c in run}
-        return True
+        runs = _proving_runs(layer, gray, self.engine)
+        if runs is not None and not layer.invisible:
+            self.proven |= {c.font for run in runs for c in run}
+        return runs is not None
 
 
 def _crop(gray: np.ndarray, box: Box) -> np.ndarray:
