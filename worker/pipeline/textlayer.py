@@ -159,16 +159,22 @@ def on_ink(layer: TextLayer, gray: np.ndarray) -> float:
 
 def sampled_runs(layer: TextLayer, count: int = _SAMPLED_RUNS) -> list[list[LayerChar]]:
     """Short runs spread over the page, half of them with digits (what the tables hold and
-    what a wrong OCR layer gets wrong)."""
+    what a wrong OCR layer gets wrong); a long line is taken in pieces of a few characters
+    (its numbers, a year in a sentence, are sampled too)."""
     runs = [
-        run
+        piece
         for run in text_runs(layer.chars, split_gaps=True)
-        if len(_words(_text(run))) >= 2 and len(run) <= _LONGEST_RUN  # a lone 0 reads as O as well
+        for piece in _pieces(run)
+        if len(_words(_text(piece))) >= 2  # a lone 0 reads as O as well
     ]
     numeric = [run for run in runs if any(c.text.isdigit() for c in run)]
     others = [run for run in runs if not any(c.text.isdigit() for c in run)]
     picked = _spread(numeric, count // 2)
     return picked + _spread(others, count - len(picked))
+
+
+def _pieces(run: list[LayerChar]) -> list[list[LayerChar]]:
+    return [run[i : i + _LONGEST_RUN] for i in range(0, len(run), _LONGEST_RUN)]
 
 
 def _spread(items: list[list[LayerChar]], count: int) -> list[list[LayerChar]]:
