@@ -24,7 +24,7 @@ import cv2
 
 from docextract import __version__
 from docextract.settings import Settings, get_settings
-from models.schemas import ExtractionResult, ReportInfo, RunInfo, TemplateInfo
+from models.schemas import ExtractionResult, PageSource, ReportInfo, RunInfo, TemplateInfo
 from models.template import Layout, Template, registry
 from worker.pipeline.decide import decide, document_status
 from worker.pipeline.layout import find_grid
@@ -38,7 +38,7 @@ from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, T
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
 from worker.pipeline.textlayer import LayerCheck
 
-PageSources = dict[int, str]  # page → "text_layer" or "ocr"
+PageSources = dict[int, PageSource]
 
 READERS: dict[Layout, LayoutReader] = {"list": read_list, "matrix": read_matrix}
 # Label spellings reviewers accepted: template id → normalized label → code (`models.aliases`).
@@ -199,7 +199,7 @@ class Extractor:
             seconds=round(seconds, 3),
             page_seconds=round(seconds / max(document.page_count, 1), 3),
             stage_seconds=clock.rounded(),
-            page_sources=sources,  # type: ignore[arg-type]
+            page_sources=sources,
         )
 
 
