@@ -76,6 +76,9 @@ class FieldResult(BaseModel):
     )
 
 
+PageSource = Literal["text_layer", "ocr"]  # a page read from its PDF text layer, or by OCR
+
+
 class RunInfo(BaseModel):
     """What is needed to reproduce a result: versions and thresholds in force."""
 
@@ -87,6 +90,10 @@ class RunInfo(BaseModel):
     stage_seconds: dict[str, float] = Field(
         default_factory=dict,
         description="seconds per stage: load, prepare, find_tables, detect, read, map, metadata, decide",
+    )
+    page_sources: dict[int, PageSource] = Field(
+        default_factory=dict,
+        description="how each page was read: from its PDF text layer (checked against its image) or by OCR",
     )
 
 

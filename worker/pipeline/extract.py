@@ -16,19 +16,21 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
+import cv2
+
 from docextract import __version__
 from docextract.settings import Settings, get_settings
-from models.schemas import ExtractionResult, ReportInfo, RunInfo, TemplateInfo
+from models.schemas import ExtractionResult, PageSource, ReportInfo, RunInfo, TemplateInfo
 from models.template import Layout, Template, registry
 from worker.pipeline.decide import decide, document_status
 from worker.pipeline.gazetteer import BUILT_IN, Gazetteer
 from worker.pipeline.layout import find_grid
 from worker.pipeline.list_reader import read_list
-from worker.pipeline.load import Document, open_document
+from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.matrix import CellReads, find_tables, read_cells
 from worker.pipeline.matrix_reader import read_matrix
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
@@ -36,6 +38,9 @@ from worker.pipeline.preprocess import PreparedPage, prepare_page
 from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
 from worker.pipeline.report_trust import ReportDecision, decide_report
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
+from worker.pipeline.textlayer import LayerCheck
+
+PageSources = dict[int, PageSource]
 
 READERS: dict[Layout, LayoutReader] = {"list": read_list, "matrix": read_matrix}
 # Label spellings reviewers accepted: template id → normalized label → code (`models.aliases`).
@@ -82,7 +87,8 @@ class Extractor:
     ) -> Extraction:
         clock = clock or Stopwatch()
         started = started if started is not None else time.perf_counter()
-        scanned, first = self._scan_pages(document, clock)
+        sources: PageSources = {}
+        scanned, first = self._scan_pages(document, clock, sources)
         with clock.stage("detect"):
             guess, probed = self._detect_template(scanned)
         for template in self._candidates(guess):
@@ -99,16 +105,19 @@ class Extractor:
             )
             reading = READERS[template.layout](job)
             if reading is not None:
-                return self._result(document, template, guess, reading, clock, started)
-        return Extraction(self._no_template(document, clock, started), [])
+                return self._result(document, template, guess, reading, clock, started, sources)
+        return Extraction(self._no_template(document, clock, started, sources), [])
 
     # -- stages ------------------------------------------------------------------------------
     def _find_table_pages(self, document: Document, clock: Stopwatch | None = None) -> list[TablePage]:
-        return self._scan_pages(document, clock or Stopwatch())[0]
+        return self._scan_pages(document, clock or Stopwatch(), {})[0]
 
-    def _scan_pages(self, document: Document, clock: Stopwatch) -> tuple[list[TablePage], PreparedPage]:
+    def _scan_pages(
+        self, document: Document, clock: Stopwatch, sources: PageSources
+    ) -> tuple[list[TablePage], PreparedPage]:
         """The pages with a ruled table, and page 1 prepared (its title names the report's
-        issuer: kept so that no page is prepared twice)."""
+        issuer: kept so that no page is prepared twice); `sources` gets how each page is read."""
+        layers = LayerCheck(self.engine)
         found = []
         first: PreparedPage | None = None
         pages = iter(document.pages())
@@ -119,6 +128,8 @@ class Extractor:
                 assert first is not None  # a document has a page (load refuses an empty one)
                 return found, first
             with clock.stage("prepare"):
+                page = _checked(page, layers)
+                sources[page.number] = "text_layer" if page.text_layer is not None else "ocr"
                 prepared = prepare_page(page)
             first = first or prepared
             with clock.stage("find_tables"):
@@ -160,6 +171,7 @@ class Extractor:
         reading: Reading,
         clock: Stopwatch,
         started: float,
+        sources: PageSources,
     ) -> Extraction:
         with clock.stage("decide"):
             fields = decide(reading.fields, template.catalogue.rules, self.settings.routing)
@@ -171,21 +183,23 @@ class Extractor:
             report=_report_info(report),
             status="needs_review" if report.needs_review else document_status(fields),
             fields=fields,
-            run=self._run_info(document, clock, started),
+            run=self._run_info(document, clock, started, sources),
         )
         return Extraction(result, reading.table_pages)
 
-    def _no_template(self, document: Document, clock: Stopwatch, started: float) -> ExtractionResult:
+    def _no_template(
+        self, document: Document, clock: Stopwatch, started: float, sources: PageSources
+    ) -> ExtractionResult:
         return ExtractionResult(
             source=document.source,
             template=None,
             report=ReportInfo(),
             status="needs_review",
             fields=[],
-            run=self._run_info(document, clock, started),
+            run=self._run_info(document, clock, started, sources),
         )
 
-    def _run_info(self, document: Document, clock: Stopwatch, started: float) -> RunInfo:
+    def _run_info(self, document: Document, clock: Stopwatch, started: float, sources: PageSources) -> RunInfo:
         seconds = time.perf_counter() - started
         return RunInfo(
             docextract_version=__version__,
@@ -194,6 +208,7 @@ class Extractor:
             seconds=round(seconds, 3),
             page_seconds=round(seconds / max(document.page_count, 1), 3),
             stage_seconds=clock.rounded(),
+            page_sources=sources,
         )
 
 
@@ -210,3 +225,13 @@ def _report_info(report: ReportDecision) -> ReportInfo:
         year_status=year.status,
         year_reasons=list(year.reasons),
     )
+
+
+def _checked(page: PageImage, layers: LayerCheck) -> PageImage:
+    """The page with its text layer trusted when it agrees with the image, else without it."""
+    layer = page.text_layer
+    if layer is None:
+        return page
+    if layers.trusted(layer, cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)):
+        return replace(page, text_layer=replace(layer, trusted=True))
+    return replace(page, text_layer=None)

@@ -22,6 +22,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from docextract.settings import LimitSettings
 from models.schemas import SourceInfo
 from worker.pipeline.errors import InputError
+from worker.pipeline.textlayer import TextLayer, extract_layer
 
 Kind = Literal["pdf", "tiff", "png", "jpeg"]
 
@@ -37,6 +38,7 @@ class PageImage:
     image: np.ndarray = field(repr=False)  # H×W×3 uint8, BGR (OpenCV order)
     dpi: float
     is_color: bool
+    text_layer: TextLayer | None = field(default=None, repr=False)  # a PDF page's text, page pixels
 
     @property
     def size(self) -> tuple[int, int]:
@@ -138,9 +140,8 @@ class Document:
             raise IndexError(number)
         try:
             if self.kind == "pdf":
-                pil, dpi = self._pdf_page(number - 1)
-            else:
-                pil, dpi = self._image_page(number - 1)
+                return self._pdf_page(number)
+            pil, dpi = self._image_page(number - 1)
             return _to_page_image(number, pil, dpi)
         except InputError:
             raise
@@ -151,21 +152,23 @@ class Document:
         for number in range(1, self.page_count + 1):
             yield self.page(number)
 
-    def _pdf_page(self, index: int) -> tuple[Image.Image, float]:
+    def _pdf_page(self, number: int) -> PageImage:
         import pypdfium2.raw as pdfium_c
 
-        page = self._pdf[index]
+        page = self._pdf[number - 1]
         width_pt, height_pt = page.get_size()
         scanned = _single_scanned_image(page, pdfium_c)
         if scanned is not None:
             px_w, px_h = scanned.get_px_size()
             self._check_pixels(px_w, px_h)
             pil = scanned.get_bitmap(render=False).to_pil()
-            return pil, px_w / (width_pt / 72.0)
+            return _to_page_image(number, pil, px_w / (width_pt / 72.0))
         scale = _RENDER_DPI / 72.0
         self._check_pixels(int(width_pt * scale), int(height_pt * scale))
-        bitmap = page.render(scale=scale, grayscale=False)
-        return bitmap.to_pil(), float(_RENDER_DPI)
+        bgr = page.render(scale=scale, grayscale=False).to_numpy().copy()  # pdfium renders BGR: OpenCV's order
+        # A turned page's text boxes are in its unturned space: such a page is read as an image.
+        layer = extract_layer(page.get_textpage(), scale, height_pt, pdfium_c) if page.get_rotation() == 0 else None
+        return PageImage(number, bgr, float(_RENDER_DPI), _has_colour(bgr), layer)
 
     def _image_page(self, index: int) -> tuple[Image.Image, float]:
         assert self._image is not None

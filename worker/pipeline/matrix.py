@@ -242,9 +242,13 @@ def read_cells(
 ) -> CellReads:
     """Read the ink of each cell not in `known` (wrapped text split into lines), cleaned of
     specks and seal remains, optionally as cells of `alphabet`, else as text (squeezed
-    first where `plausible` can tell a good read, see `rows.read_text`)."""
+    first where `plausible` can tell a good read, see `rows.read_text`). On a page with a
+    trusted text layer the cells' text is taken from it, without OCR."""
     known = known or {}
     todo = [c for c in dict.fromkeys(cells) if c not in known]
+    if page.text_layer is not None:
+        layer = page.text_layer
+        return {cell: known[cell] if cell in known else layer.read(cell.box) for cell in cells}
     inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
     lines: dict[MatrixCell, list[np.ndarray]] = {}
     by_cell: dict[MatrixCell, list[TextRead]] = {}

@@ -61,6 +61,8 @@ def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> lis
     top = max(bottom - int(page.dpi * 2.2), 0)  # title, year and unit line sit just above
     if bottom - top < page.dpi * 0.1:
         return []
+    if page.text_layer is not None:
+        return page.text_layer.lines_in((0.0, float(top), float(page.gray.shape[1]), float(bottom)))
     region = np.ascontiguousarray(page.gray[top:bottom])
     lines = engine.read_region(np.dstack([region] * 3))
     return [
@@ -82,8 +84,11 @@ def read_year_under_title(page: PreparedPage, lines: list[DetectedLine], engine:
     crop = page.gray[int(bottom) : int(lower), int(x0) : int(x1)]
     if crop.shape[0] < 8 or crop.shape[1] < 8:
         return None
-    read = engine.recognize([np.dstack([crop] * 3)])[0]
-    year = _YEAR.search(unicodedata.normalize("NFKC", read.text))
+    if page.text_layer is not None:
+        text = page.text_layer.read((x0, bottom, x1, lower)).text
+    else:
+        text = engine.recognize([np.dstack([crop] * 3)])[0].text
+    year = _YEAR.search(unicodedata.normalize("NFKC", text))
     return int(year.group(1)) if year else None
 
 
@@ -217,6 +222,9 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
     those of its first `_TITLE_ROWS` rows (the only ones `parse_title` looks at; the body
     text below is long lines, slow to read)."""
     bottom = min(int(page.dpi * 3.0), page.gray.shape[0])
+    if page.text_layer is not None:
+        lines = page.text_layer.lines_in((0.0, 0.0, float(page.gray.shape[1]), float(bottom)))
+        return [line for row in _rows([line.box for line in lines])[:_TITLE_ROWS] for line in (lines[i] for i in row)]
     region = np.dstack([np.ascontiguousarray(page.gray[:bottom])] * 3)
     boxes = engine.detect(region)
     first_rows = sorted(i for row in _rows([box_span(b) for b in boxes])[:_TITLE_ROWS] for i in row)

@@ -16,8 +16,10 @@ import cv2
 import numpy as np
 
 from worker.pipeline.load import PageImage
+from worker.pipeline.textlayer import TextLayer
 
 _SKEW_RANGE = 5.0  # degrees, either way
+_PRINTED_INK_LEVEL = 180  # a rendered digital page: grey rules are ink, light cell shading is not
 _SEAL_RADIUS_INCH = (0.55, 1.05)  # round official seals are 40–42 mm across
 
 
@@ -64,6 +66,7 @@ class PreparedPage:
     rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
     skew: float  # degrees removed
     found_strokes: RuleStrokes | None = field(default=None, repr=False)  # as `prepare_page` found them
+    text_layer: TextLayer | None = field(default=None, repr=False)  # trusted only: cells are read from it
 
     @cached_property
     def strokes(self) -> RuleStrokes:
@@ -259,8 +262,11 @@ def prepare_page(page: PageImage) -> PreparedPage:
     """Upright, deskew and clean one page; seals are located on the way.
 
     Sideways pages are turned first, then deskewed; upside-down is judged last, on the
-    straightened page, from the side the table's wide label column is on.
+    straightened page, from the side the table's wide label column is on. A page whose
+    text layer is trusted is printed straight and unstained: it is only binarised.
     """
+    if page.text_layer is not None and page.text_layer.trusted:
+        return _prepare_printed(page, page.text_layer)
     if page.is_color:
         gray, red = suppress_red(page.image)
     else:
@@ -298,6 +304,26 @@ def prepare_page(page: PageImage) -> PreparedPage:
         rotation=turn,
         skew=skew,
         found_strokes=strokes,
+    )
+
+
+def _prepare_printed(page: PageImage, layer: TextLayer) -> PreparedPage:
+    """A digital page as it is (identity transform): no turn, skew or grey-seal search; red
+    seal images are still taken out and located."""
+    if page.is_color:
+        gray, red = suppress_red(page.image)
+    else:
+        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+    return PreparedPage(
+        number=page.number,
+        gray=gray,
+        ink=cv2.threshold(gray, _PRINTED_INK_LEVEL, 255, cv2.THRESH_BINARY_INV)[1],  # evenly lit: one level serves
+        to_original=np.eye(3),
+        dpi=page.dpi,
+        seals=_red_seals(red, page.dpi) if red is not None else (),
+        rotation=0,
+        skew=0.0,
+        text_layer=layer,
     )
 
 

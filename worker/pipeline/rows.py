@@ -66,6 +66,11 @@ def _read_of(block: lp.TextBlock, known: Sequence[tuple[Box, CellRead]]) -> Cell
     return None
 
 
+def _box(block: lp.TextBlock) -> Box:
+    x0, y0, x1, y1 = (float(v) for v in block.coordinates)
+    return x0, y0, x1, y1
+
+
 def read_rows(
     page: PreparedPage,
     grid: TableGrid,
@@ -76,10 +81,22 @@ def read_rows(
     """Read every row of a grid: one recogniser pass each for labels (see `read_text`),
     units and values, and one more for the digits of value cells that did not read as a
     clear number. A label cell that one of `known_labels` (box, read) already covers is
-    not read again."""
-    inset = max(page.dpi * 0.012, 2.0)
+    not read again. On a page with a trusted text layer the cells' text is taken from it."""
     value_boxes = [tuple(float(v) for v in grid.cell(row, "value").coordinates) for row in range(grid.rows)]
     sealed = {row for row, box in enumerate(value_boxes) if any(overlaps(box, s.box) for s in page.seals)}  # type: ignore[arg-type]
+    if page.text_layer is not None:
+        layer = page.text_layer
+        return [
+            TableRow(
+                page.number,
+                row,
+                *(layer.read(_box(grid.cell(row, role))) for role in ("label", "unit", "value")),
+                value_box=value_box,  # type: ignore[arg-type]
+                seal_over_value=row in sealed,
+            )
+            for row, value_box in enumerate(value_boxes)
+        ]
+    inset = max(page.dpi * 0.012, 2.0)
     images = {
         (row, role): cell_image(page.gray, grid.cell(row, role), inset)
         for row in range(grid.rows)
