@@ -135,7 +135,7 @@ def test_a_scans_ocr_layer_is_believed_only_where_it_says_what_the_image_shows(d
 def test_pages_under_a_wrong_ocr_layer_are_read_by_ocr(documents, extractor):
     sources: dict[int, str] = {}
     with open_document(documents / "wrong_ocr_layer_gk2008_001.pdf", extractor.settings.limits) as document:
-        tables = extractor._find_table_pages(document, Stopwatch(), sources)
+        tables, _ = extractor._scan_pages(document, Stopwatch(), sources)
     pages = _gt(documents, "wrong_ocr_layer_gk2008_001")["pages"]
     assert tables and sources == dict.fromkeys(range(1, pages + 1), "ocr")  # the narrative's year is misread too
     assert all(tp.prepared.text_layer is None for tp in tables)
