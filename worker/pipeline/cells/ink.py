@@ -14,16 +14,29 @@ FAINT_CONTRAST = 100  # print less than this many grey levels darker than its pa
 
 
 def ink_mask(crop: np.ndarray, darkness: float | None = None) -> tuple[np.ndarray, float]:
-    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise:
-    40 grey levels, or on a page whose print is faint (`darkness`, see `print_darkness`)
-    a quarter of its contrast, as the thin strokes of small faint digits do not reach 40
-    below the paper. Not on other pages: there, marks that pale are seal remains."""
+    """Ink (255) is what is clearly darker than the paper around it, beyond the paper's
+    noise: 40 grey levels, or on a page whose print is faint (`darkness`, see
+    `print_darkness`) a quarter of its contrast, as the thin strokes of small faint digits
+    do not reach 40 below the paper. Not on other pages: there, marks that pale are seal
+    remains. The paper is measured around each pixel (see `below_paper`): the edge of a
+    shadow across the cell is not noise, and print on either side of it is ink."""
     paper = float(np.median(crop))
-    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
+    depth = below_paper(crop)
+    noise = 1.4826 * float(np.median(np.abs(depth - float(np.median(depth)))))
     margin = 40.0
     if darkness is not None and paper - darkness < FAINT_CONTRAST:
         margin = max(0.25 * (paper - darkness), 20.0)
-    return (crop < paper - max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
+    return (depth > float(np.median(depth)) + max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
+
+
+def below_paper(crop: np.ndarray) -> np.ndarray:
+    """How much darker each pixel is than the paper around it (float32, ≥ 0). The paper is
+    the grey closing of the cell with a window half its height: wider than any stroke of
+    its print (even bold or blurred), so print is closed over, while light that changes
+    across the cell (a shadow's edge, a gradient) is followed."""
+    size = max(min(crop.shape) // 2, 3) | 1
+    paper = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return paper.astype(np.float32) - crop.astype(np.float32)
 
 
 def _is_solid(h: int, area: int, dpi: float) -> bool:
