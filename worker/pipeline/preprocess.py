@@ -141,9 +141,15 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     return cv2.resize(inside, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
-def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Long horizontal and vertical strokes (ruled lines), bridged over small breaks."""
-    length = max(int(dpi * 0.45), 20)
+RULE_INCH = 0.45  # no stroke of text is this long
+
+
+def line_masks(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) -> tuple[np.ndarray, np.ndarray]:
+    """Long horizontal and vertical strokes (ruled lines), bridged over small breaks.
+    Verticals down to `vertical_inch` long: the column rules of a table only a row or two
+    high are shorter than a line of text is wide."""
+    length = max(int(dpi * RULE_INCH), 20)
+    vertical_length = max(int(dpi * vertical_inch), 10)
     # A thin rule that still leans (perspective, residual skew) steps sideways every few
     # dozen pixels; widening the ink across the rule first keeps its run unbroken.
     widen = max(int(dpi * 0.02), 1) * 2 + 1
@@ -155,7 +161,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     vertical = cv2.morphologyEx(
         cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (widen, 1))),
         cv2.MORPH_OPEN,
-        cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)),
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, vertical_length)),
     )
     bridge = max(int(dpi * 0.04), 3)
     bridge_h = cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1))
@@ -164,8 +170,8 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     return horizontal, vertical
 
 
-def rule_strokes(ink: np.ndarray, dpi: float) -> RuleStrokes:
-    horizontal, vertical = line_masks(ink, dpi)
+def rule_strokes(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) -> RuleStrokes:
+    horizontal, vertical = line_masks(ink, dpi, vertical_inch)
     return RuleStrokes(_strokes(horizontal), _strokes(vertical))
 
 
