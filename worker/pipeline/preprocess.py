@@ -128,8 +128,8 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
     if count < 2:
         return None
-    sheet = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    points = cv2.findNonZero((labels == sheet).astype(np.uint8))
+    sheet = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    points = cv2.findNonZero((sheet | _shaded_paper(small, sheet)).astype(np.uint8))
     hull = cv2.convexHull(points)
     inside = np.zeros_like(small)
     cv2.fillConvexPoly(inside, hull, 255)
@@ -142,6 +142,20 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
 
 
 RULE_INCH = 0.45  # no stroke of text is this long
+
+
+_SHEET_STEP = 20  # grey levels across 3 pixels of the 400-pixel view: a sheet's edge, not light
+
+
+def _shaded_paper(small: np.ndarray, sheet: np.ndarray) -> np.ndarray:
+    """The paper that the bright part of the sheet reaches without crossing a step: paper in
+    a shadow may be as dark as the desk, but light changes gradually (a shadow's edge is
+    soft) while the sheet's edge against the desk is a step."""
+    steps = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) >= _SHEET_STEP
+    count, labels = cv2.connectedComponents((~steps).astype(np.uint8), connectivity=4)
+    overlap = np.bincount(labels[sheet & ~steps], minlength=count)
+    overlap[0] = 0  # the steps themselves
+    return labels == int(np.argmax(overlap))
 
 
 def line_masks(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) -> tuple[np.ndarray, np.ndarray]:
