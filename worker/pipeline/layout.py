@@ -16,9 +16,10 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
-from worker.pipeline.preprocess import PreparedPage, Stroke
+from worker.pipeline.preprocess import PreparedPage, RuleStrokes, Stroke, rule_strokes
 
 COLUMN_ROLES = ("label", "unit", "value")
+SHORT_TABLE_INCH = 0.25  # a header row and one row of data are taller than this
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,9 @@ class TableGrid:
         return cache
 
 
-def _fit_strokes(strokes: tuple[Stroke, ...], min_length: float, horizontal: bool) -> list[FittedLine]:
+def _fit_strokes(strokes: tuple[Stroke, ...], horizontal: bool) -> list[FittedLine]:
     lines = []
     for stroke in strokes:
-        if (stroke.width if horizontal else stroke.height) < min_length:
-            continue
         xs, ys = stroke.points()
         along, across = (xs, ys) if horizontal else (ys, xs)
         if len(along) > 4000:
@@ -72,6 +71,15 @@ def _fit_strokes(strokes: tuple[Stroke, ...], min_length: float, horizontal: boo
         slope, offset = np.polyfit(along.astype(np.float64), across.astype(np.float64), 1)
         lines.append(FittedLine(float(slope), float(offset), float(along.min()), float(along.max())))
     return lines
+
+
+def _rules(
+    strokes: tuple[Stroke, ...], horizontal: bool, min_length: float, tolerance: float, reference: float
+) -> list[FittedLine]:
+    """The ruled lines at least `min_length` long, their pieces joined first: a rule broken
+    into short pieces (a faint or dashed rule) is as long as the pieces span."""
+    lines = _merge(_fit_strokes(strokes, horizontal), tolerance, reference)
+    return [line for line in lines if line.length >= min_length]
 
 
 def _merge(lines: list[FittedLine], tolerance: float, reference: float) -> list[FittedLine]:
@@ -116,14 +124,16 @@ def _ruled_across(verticals: list[FittedLine], horizontals: list[FittedLine], to
 
 
 def _column_rules(
-    verticals: list[FittedLine], horizontals: list[FittedLine], height: float, tolerance: float
+    verticals: list[FittedLine], horizontals: list[FittedLine], tolerance: float
 ) -> list[FittedLine] | None:
-    """The four rules of a label | unit | value table, chosen among the long verticals."""
-    if len(verticals) < 3:
+    """The four rules of a label | unit | value table, chosen among the long verticals that
+    the rows are ruled up to (so the edge of a photographed sheet, however long, does not
+    set the length a column rule must have)."""
+    ruled = _ruled_across(verticals, horizontals, tolerance)
+    if len(ruled) < 3:
         return None
-    longest = max(v.length for v in verticals)
-    tall = [v for v in verticals if v.length >= 0.35 * longest and v.length >= 0.04 * height]
-    tall = _ruled_across(tall, horizontals, tolerance)
+    longest = max(v.length for v in ruled)
+    tall = [v for v in ruled if v.length >= 0.35 * longest]
     if len(tall) < 3:
         return None
     mid = float(np.median([(v.start + v.end) / 2 for v in tall]))
@@ -141,12 +151,24 @@ def _column_rules(
 
 
 def find_grid(page: PreparedPage) -> TableGrid | None:
-    """The ruled label | unit | value grid of a page, or None when the page has none."""
-    strokes = page.strokes
+    """The ruled label | unit | value grid of a page, or None when the page has none.
+
+    A page with no grid of long rules is looked at again for column rules down to
+    SHORT_TABLE_INCH: the last page of a table that goes on may hold only its header and a
+    row or two. The grid's shape (four column rules that the rows are ruled up to, row
+    rules across the number columns) is what tells a table from text or a page border."""
+    grid = _grid(page, page.strokes, page.dpi * 0.6)
+    if grid is None:
+        short = rule_strokes(page.ink, page.dpi, vertical_inch=SHORT_TABLE_INCH)
+        grid = _grid(page, short, page.dpi * SHORT_TABLE_INCH)
+    return grid
+
+
+def _grid(page: PreparedPage, strokes: RuleStrokes, min_vertical: float) -> TableGrid | None:
     height, width = page.ink.shape
-    verticals = _merge(_fit_strokes(strokes.vertical, page.dpi * 0.6, horizontal=False), page.dpi * 0.03, height / 2)
-    horizontals = _merge(_fit_strokes(strokes.horizontal, page.dpi * 0.5, horizontal=True), page.dpi * 0.03, width / 2)
-    columns = _column_rules(verticals, horizontals, height, page.dpi * 0.05)
+    verticals = _rules(strokes.vertical, False, min_vertical, page.dpi * 0.03, height / 2)
+    horizontals = _rules(strokes.horizontal, True, page.dpi * 0.5, page.dpi * 0.03, width / 2)
+    columns = _column_rules(verticals, horizontals, page.dpi * 0.05)
     if columns is None:
         return None
     mid_y = float(np.median([(v.start + v.end) / 2 for v in columns]))

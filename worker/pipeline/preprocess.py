@@ -131,8 +131,8 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     count, labels, stats, _ = cv2.connectedComponentsWithStats(bright)
     if count < 2:
         return None
-    sheet = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    points = cv2.findNonZero((labels == sheet).astype(np.uint8))
+    sheet = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    points = cv2.findNonZero((sheet | _shaded_paper(small, sheet)).astype(np.uint8))
     hull = cv2.convexHull(points)
     inside = np.zeros_like(small)
     cv2.fillConvexPoly(inside, hull, 255)
@@ -144,9 +144,29 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     return cv2.resize(inside, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
-def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Long horizontal and vertical strokes (ruled lines), bridged over small breaks."""
-    length = max(int(dpi * 0.45), 20)
+RULE_INCH = 0.45  # no stroke of text is this long
+
+
+_SHEET_STEP = 20  # grey levels across 3 pixels of the 400-pixel view: a sheet's edge, not light
+
+
+def _shaded_paper(small: np.ndarray, sheet: np.ndarray) -> np.ndarray:
+    """The paper that the bright part of the sheet reaches without crossing a step: paper in
+    a shadow may be as dark as the desk, but light changes gradually (a shadow's edge is
+    soft) while the sheet's edge against the desk is a step."""
+    steps = cv2.morphologyEx(small, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8)) >= _SHEET_STEP
+    count, labels = cv2.connectedComponents((~steps).astype(np.uint8), connectivity=4)
+    overlap = np.bincount(labels[sheet & ~steps], minlength=count)
+    overlap[0] = 0  # the steps themselves
+    return labels == int(np.argmax(overlap))
+
+
+def line_masks(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) -> tuple[np.ndarray, np.ndarray]:
+    """Long horizontal and vertical strokes (ruled lines), bridged over small breaks.
+    Verticals down to `vertical_inch` long: the column rules of a table only a row or two
+    high are shorter than a line of text is wide."""
+    length = max(int(dpi * RULE_INCH), 20)
+    vertical_length = max(int(dpi * vertical_inch), 10)
     # A thin rule that still leans (perspective, residual skew) steps sideways every few
     # dozen pixels; widening the ink across the rule first keeps its run unbroken.
     widen = max(int(dpi * 0.02), 1) * 2 + 1
@@ -158,7 +178,7 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     vertical = cv2.morphologyEx(
         cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (widen, 1))),
         cv2.MORPH_OPEN,
-        cv2.getStructuringElement(cv2.MORPH_RECT, (1, length)),
+        cv2.getStructuringElement(cv2.MORPH_RECT, (1, vertical_length)),
     )
     bridge = max(int(dpi * 0.04), 3)
     bridge_h = cv2.getStructuringElement(cv2.MORPH_RECT, (bridge * 3, 1))
@@ -167,8 +187,8 @@ def line_masks(ink: np.ndarray, dpi: float) -> tuple[np.ndarray, np.ndarray]:
     return horizontal, vertical
 
 
-def rule_strokes(ink: np.ndarray, dpi: float) -> RuleStrokes:
-    horizontal, vertical = line_masks(ink, dpi)
+def rule_strokes(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) -> RuleStrokes:
+    horizontal, vertical = line_masks(ink, dpi, vertical_inch)
     return RuleStrokes(_strokes(horizontal), _strokes(vertical))
 
 

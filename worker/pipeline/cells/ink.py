@@ -13,17 +13,36 @@ _PAD = 4  # pixels of paper kept around text sent to the recogniser
 FAINT_CONTRAST = 100  # print less than this many grey levels darker than its paper is faint
 
 
+UNEVEN_LIGHT = 20  # grey levels the paper's light changes by across a cell: a shadow's edge
+
+
 def ink_mask(crop: np.ndarray, darkness: float | None = None) -> tuple[np.ndarray, float]:
-    """Ink (255) is what is clearly darker than this cell's paper, beyond its noise:
-    40 grey levels, or on a page whose print is faint (`darkness`, see `print_darkness`)
-    a quarter of its contrast, as the thin strokes of small faint digits do not reach 40
-    below the paper. Not on other pages: there, marks that pale are seal remains."""
+    """Ink (255) is what is clearly darker than the paper, beyond the paper's noise: 40 grey
+    levels, or on a page whose print is faint (`darkness`, see `print_darkness`) a quarter
+    of its contrast, as the thin strokes of small faint digits do not reach 40 below the
+    paper. Not on other pages: there, marks that pale are seal remains. The paper is the
+    cell's median grey; where the light changes across the cell by UNEVEN_LIGHT or more
+    (a shadow's edge), it is measured around each pixel (see `paper_around`), as the
+    change is not noise and print on either side of it is ink."""
     paper = float(np.median(crop))
-    noise = 1.4826 * float(np.median(np.abs(crop.astype(np.float32) - paper)))
+    around = paper_around(crop)
+    lit = np.percentile(around, (5, 95))
+    level = around if lit[1] - lit[0] >= UNEVEN_LIGHT else np.float32(paper)
+    depth = level - crop.astype(np.float32)
+    noise = 1.4826 * float(np.median(np.abs(depth - float(np.median(depth)))))
     margin = 40.0
     if darkness is not None and paper - darkness < FAINT_CONTRAST:
         margin = max(0.25 * (paper - darkness), 20.0)
-    return (crop < paper - max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
+    return (depth > float(np.median(depth)) + max(margin, 5.0 * noise)).astype(np.uint8) * 255, paper
+
+
+def paper_around(crop: np.ndarray) -> np.ndarray:
+    """The paper's grey around each pixel of a cell (float32): the grey closing of the cell
+    with a window half its height, wider than any stroke of its print (even bold or blurred)
+    so print is closed over, while light that changes across the cell is followed."""
+    size = max(min(crop.shape) // 2, 3) | 1
+    closed = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size)))
+    return closed.astype(np.float32)
 
 
 def _is_solid(h: int, area: int, dpi: float) -> bool:
