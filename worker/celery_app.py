@@ -58,7 +58,7 @@ def guard_redis_channel_close() -> None:
 def make_celery() -> Celery:
     settings = get_settings()
     worker = get_worker_settings()
-    app = Celery("docextract", broker=settings.broker_url, include=["worker.tasks"])
+    app = Celery("docextract", broker=settings.broker_url, include=["worker.tasks", "worker.sweeping"])
     transport_options: dict[str, object] = {"visibility_timeout": worker.visibility_timeout}
     if worker.broker_key_prefix:
         transport_options["global_keyprefix"] = worker.broker_key_prefix

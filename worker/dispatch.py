@@ -10,18 +10,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-if TYPE_CHECKING:
-    from celery.canvas import Signature
-
 log = logging.getLogger(__name__)
 
 _PENDING = "docextract.enqueue"
-STEPS = ("docextract.prepare", "docextract.extract", "docextract.persist")  # a document's tasks, in order
 
 
 class Dispatcher(Protocol):
@@ -74,6 +70,8 @@ class CeleryDispatcher:
         self.priority = priority
 
     def enqueue(self, document_ids: Sequence[int]) -> None:
+        from worker.tasks import document_chain
+
         options = {} if self.priority is None else {"priority": self.priority}
         sent: list[int] = []
         try:
@@ -83,16 +81,6 @@ class CeleryDispatcher:
         finally:
             if self.ledger is not None and sent:
                 self.ledger.add(sent)  # if this fails, the sweeper sends them once more: harmless
-
-
-def document_chain(document_id: int) -> Signature:
-    """The work of one document, prepare → extract → persist (`worker.tasks`, by name: the
-    API sends work without importing the tasks); immutable signatures take only the id."""
-    from celery import chain
-
-    from worker.celery_app import app
-
-    return chain(*(app.signature(name, args=(document_id,), immutable=True) for name in STEPS))
 
 
 def enqueue_after_commit(session: Session, document_ids: Sequence[int]) -> None:

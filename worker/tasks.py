@@ -1,6 +1,6 @@
 """Celery tasks: thin wrappers over `worker.jobs`, one per step, each taking a document id.
 
-A document is the chain prepare → extract → persist (`dispatch.document_chain`). Retries:
+A document is the chain prepare → extract → persist (`document_chain`). Retries:
 - database or broker connection errors are transient: retried with exponential backoff;
 - unreadable input (InputError) is the document's fault: it fails at once, never retried;
 - any other error in extract is retried with backoff until the document has used
@@ -8,22 +8,20 @@ A document is the chain prepare → extract → persist (`dispatch.document_chai
   process killed mid-task is redelivered, `task_reject_on_worker_lost`, and counted too);
 - other errors in prepare or persist are bugs that a retry will not mend: the document fails.
 A step that finds its document finished, failed or leased by another worker (`worker.lease`)
-ends the chain there. Each worker's main process also runs the sweeper (`worker.sweeper`).
+ends the chain there. Each worker's main process also runs the sweeper (`worker.sweeping`).
 """
 
 from __future__ import annotations
 
 import kombu.exceptions
 import redis.exceptions
-from celery import Task
-from celery.signals import worker_process_init, worker_ready, worker_shutdown
+from celery import Task, chain
+from celery.signals import worker_process_init
 
 from worker import jobs
-from worker.celery_app import RESEND_PRIORITY, WORKER_PUBLISH_RETRY_POLICY, app
+from worker.celery_app import WORKER_PUBLISH_RETRY_POLICY, app
 from worker.config import get_worker_settings
-from worker.dispatch import CeleryDispatcher, SentLedger
 from worker.runtime import get_runtime
-from worker.sweeper import Sweeper, SweeperThread
 
 TRANSIENT_ERRORS = (
     *jobs.TRANSIENT_ERRORS,
@@ -62,31 +60,6 @@ def _end_chain(task: Task) -> None:
     task.request.chain = None
 
 
-_sweeper: SweeperThread | None = None
-
-
-@worker_ready.connect
-def _start_sweeper(**_: object) -> None:
-    """Every worker sweeps (worker.sweeper): wherever documents can be worked on, it runs."""
-    global _sweeper
-    from docextract.settings import get_settings
-    from models.db import make_engine, make_session_factory
-
-    # An engine of its own: pool processes never use (or inherit busy) connections of this thread.
-    session_factory = make_session_factory(make_engine(get_settings().database_url))
-    ledger = SentLedger.from_settings()
-    _sweeper = SweeperThread(
-        Sweeper(session_factory, _settings, ledger, CeleryDispatcher(ledger, RESEND_PRIORITY).enqueue)
-    )
-    _sweeper.start()
-
-
-@worker_shutdown.connect
-def _stop_sweeper(**_: object) -> None:
-    if _sweeper is not None:
-        _sweeper.stop()
-
-
 @app.task(name="docextract.prepare", bind=True, **_retry_policy)
 def prepare_pages(self: Task, document_id: int) -> None:
     try:
@@ -121,3 +94,12 @@ def persist_result(self: Task, document_id: int) -> None:
         raise
     except Exception as exc:
         jobs.fail_after_bug(get_runtime(), "persist", document_id, exc)
+
+
+def document_chain(document_id: int) -> chain:
+    """The work of one document; immutable signatures, so each step takes only the id."""
+    return chain(
+        prepare_pages.si(document_id),
+        extract_document.si(document_id),
+        persist_result.si(document_id),
+    )
