@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from docextract.settings import RoutingSettings
 from models.catalogue import Indicator, Rule
 from models.schemas import DocumentResultStatus, FieldResult, FieldStatus
+from worker.pipeline.cells import Box
 from worker.pipeline.reasons import Reason
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
 from worker.pipeline.validate import Number, check_rules, corroborated, implied_values, reasons_by_code
-
-Box = tuple[float, float, float, float]
 
 
 @dataclass(frozen=True)
@@ -109,7 +108,7 @@ def _result(
     field: FieldRead, routing: Routing | None, implied: Number | None, thresholds: RoutingSettings
 ) -> FieldResult:
     if field.read is None or routing is None:
-        return field_result(field.indicator, None, None, route(FieldEvidence(False, 0, 0, 0, ()), thresholds))
+        return field_result(field.indicator, None, None, _route(field, (), False, thresholds))
     value = implied if implied is not None else field.read.value
     where = {"page": field.page, "bbox": field.box, "label_read": field.label_read, "unit_read": field.unit_read}
     return field_result(field.indicator, value, field.read.text, routing).model_copy(update=where)
