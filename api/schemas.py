@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -79,26 +80,37 @@ class PagePublic(BaseModel):
 class ReviewItemPublic(BaseModel):
     id: int
     document_id: int
+    kind: Literal["field", "report"] = Field(
+        "field", description="`report`: the report's unit name (code report.unit_name) or year (report.year)"
+    )
     code: str
     label: str
     unit: str
-    value: Number | None
+    value: Number | None = Field(
+        description="effective: the latest decision's, else what was read (a year item: the year)"
+    )
+    value_text: str | None = Field(None, description="a unit name item: the effective name")
     text: str | None
     reasons: list[str]
     version: int
     image_url: str | None = Field(description="the page image that holds the value cell")
     page: int | None
     bbox: list[float] | None
-    crop_url: str | None = Field(None, description="PNG of the value cell with a margin; `?row=true`: the whole row")
+    crop_url: str | None = Field(
+        None,
+        description="PNG of the value cell with a margin, `?row=true`: the whole row; a report item: the heading",
+    )
     label_read: str | None = None
     position: int | None = Field(None, description="the field's place in the catalogue (table order)")
     lease_expires_at: datetime | None = Field(None, description="the caller holds the item until then")
 
 
 class ReviewDecision(BaseModel):
-    """`{"value": v, "version": n}` corrects; `{"confirm": true, "version": n}` confirms."""
+    """`{"value": v, "version": n}` corrects (a field, a year); `{"text": "…", "version": n}` corrects
+    a unit name; `{"confirm": true, "version": n}` confirms."""
 
     value: Number | None = None
+    text: str | None = Field(None, description="a unit name item's correction: the name as printed")
     confirm: bool = False
     version: int
 
@@ -142,12 +154,30 @@ class ReviewRuleCheck(BaseModel):
     note: str
 
 
+class ReviewReportEntry(BaseModel):
+    """The report's unit name or year, as `ReviewField` is a field."""
+
+    code: str = Field(description="report.unit_name or report.year")
+    label: str
+    value: str | int | None = Field(description="effective: a person's decision, else what the pipeline gave")
+    read: str | None = Field(description="as read on its line, before any mending")
+    confidence: float | None
+    status: str | None
+    reasons: list[str]
+    page: int | None
+    bbox: list[float] | None = Field(description="the heading where it was read, in page pixels")
+    item_id: int | None
+    item_state: str | None
+    item_version: int | None
+
+
 class ReviewDocument(BaseModel):
     id: int
     filename: str
     status: DocumentStatus
     unit_name: str | None
     year: int | None
+    report: list[ReviewReportEntry] = Field(default_factory=list, description="the unit name and the year")
     template_id: str | None
     pages: list[PagePublic] = Field(description="the pages that hold fields")
     fields: list[ReviewField]

@@ -43,7 +43,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from models.schemas import FieldStatus
+from models.schemas import FieldStatus, ReportSubject
 
 # Named constraints so that migrations can refer to them on every backend.
 NAMING_CONVENTION = {
@@ -237,7 +237,8 @@ class FieldRow(Base):
 
 
 class ReviewItem(Base):
-    """A field (or, with `field_id` null, a whole document) waiting for a person.
+    """A field, or (with `field_id` null) the report's unit name or year (`subject`), waiting
+    for a person.
 
     `version` is bumped on every change so that a stale decision is refused (409); the lease
     columns let a reviewer hold items for a while (issue 4).
@@ -246,12 +247,16 @@ class ReviewItem(Base):
     __tablename__ = "review_items"
     __table_args__ = (
         CheckConstraint(_check_in("state", ReviewState), name="state"),
+        CheckConstraint(_check_in("subject", ReportSubject), name="subject"),
+        CheckConstraint("(field_id IS NULL) <> (subject IS NULL)", name="field_or_subject"),
         Index("ix_review_items_state_id", "state", "id"),
+        UniqueConstraint("document_id", "subject"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
     field_id: Mapped[int | None] = mapped_column(ForeignKey("fields.id", ondelete="CASCADE"), unique=True)
+    subject: Mapped[str | None] = mapped_column(String(20))
     state: Mapped[str] = mapped_column(String(20), default=ReviewState.open)
     version: Mapped[int] = mapped_column(Integer, default=1)
     leased_by: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
@@ -277,6 +282,40 @@ class Correction(Base):
     new_value: Mapped[float | None] = mapped_column(Double)
     # The field's reasons when it was decided: per-reason acceptance statistics tune thresholds.
     reasons: Mapped[list[Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportCorrection(Base):
+    """The audit trail of decisions on the report's unit name and year (rows only added); the
+    document's `unit_name`/`year` columns and its result JSON hold the effective values."""
+
+    __tablename__ = "report_corrections"
+    __table_args__ = (
+        CheckConstraint(_check_in("action", CorrectionAction), name="action"),
+        CheckConstraint(_check_in("subject", ReportSubject), name="subject"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    subject: Mapped[str] = mapped_column(String(20))
+    review_item_id: Mapped[int | None] = mapped_column(ForeignKey("review_items.id", ondelete="SET NULL"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(20))
+    old_text: Mapped[str | None] = mapped_column(String(300))  # a year as its digits
+    new_text: Mapped[str | None] = mapped_column(String(300))
+    reasons: Mapped[list[Any] | None] = mapped_column(Json)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnownUnit(Base):
+    """A reporting unit's name a reviewer confirmed or typed: extraction corroborates or mends
+    unit lines with it, beside the gazetteer files (`worker.pipeline.gazetteer`)."""
+
+    __tablename__ = "known_units"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

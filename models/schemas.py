@@ -24,6 +24,16 @@ class FieldStatus(StrEnum):
     confirmed = "confirmed"
 
 
+DECIDED_STATUSES = frozenset({FieldStatus.corrected.value, FieldStatus.confirmed.value})  # a person's
+
+
+class ReportSubject(StrEnum):
+    """What of the report itself, beside its fields, a person may be asked to decide."""
+
+    unit_name = "unit_name"
+    year = "year"
+
+
 DocumentResultStatus = Literal["extracted", "needs_review"]
 Number = int | float
 
@@ -51,6 +61,17 @@ class ReportInfo(BaseModel):
     year_confidence: float | None = None
     year_status: FieldStatus | None = None
     year_reasons: list[str] = Field(default_factory=list)
+    heading_page: int | None = Field(None, description="1-based page where the unit name and year were read")
+    heading_bbox: list[float] | None = Field(None, description="[x0, y0, x1, y1] of that heading, in page pixels")
+    machine_unit_name: str | None = Field(
+        None, description="once a person decided the unit name (unit_status corrected/confirmed), the pipeline's"
+    )
+    machine_year: int | None = Field(None, description="once a person decided the year, the pipeline's")
+
+    def in_review(self) -> list[ReportSubject]:
+        """The subjects the pipeline left for a person."""
+        statuses = {ReportSubject.unit_name: self.unit_status, ReportSubject.year: self.year_status}
+        return [subject for subject, status in statuses.items() if status == FieldStatus.review]
 
 
 class FieldResult(BaseModel):

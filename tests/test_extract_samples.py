@@ -46,6 +46,11 @@ def test_sealed_scan_extracts_every_field_right_in_contract_order_and_in_its_cel
     assert [f.code for f in result.fields] == list(gt["fields"])
     assert {f.code: f.value for f in result.fields} == gt["fields"]
     assert (result.report.unit_name, result.report.year) == (gt["unit_name"], gt["year"])  # a seal on the unit line
+    # Where the unit line and year were read (a reviewer's crop): the band above the table's first row.
+    first = min((f for f in result.fields if f.page == 2), key=lambda f: f.bbox[1])  # type: ignore[index]
+    assert result.report.heading_page == 2
+    assert result.report.heading_bbox is not None
+    assert 0 < result.report.heading_bbox[3] < first.bbox[1] < result.report.heading_bbox[3] + 300  # type: ignore[index]
     for field in result.fields:
         box = gt["value_cells"][field.code]["bbox"]
         assert field.page == gt["value_cells"][field.code]["page"]

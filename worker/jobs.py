@@ -26,9 +26,11 @@ from models.db import (
     ReviewItem,
     insert_ignoring_conflicts,
 )
+from models.known_units import load_units
 from models.schemas import ExtractionResult
 from worker import lease
 from worker.pipeline.errors import InputError
+from worker.pipeline.learnt import Learnt
 from worker.pipeline.load import open_document
 from worker.runtime import Runtime
 
@@ -110,10 +112,10 @@ def _extract_leased(rt: Runtime, document_id: int, held: lease.Lease) -> bool:
         document.status = DocumentStatus.processing.value
         path, filename = rt.store.original_path(document.sha256), document.filename
         sha256 = document.sha256
-        aliases = load_aliases(session)  # label spellings reviewers accepted so far
+        learnt = Learnt(load_aliases(session), load_units(session))  # what reviewers taught so far
 
     try:
-        result = rt.extractor().extract_file(path, filename, aliases)
+        result = rt.extractor().extract_file(path, filename, learnt)
     except InputError as exc:
         with rt.session_factory.begin() as session:
             document = _lock(session, document_id)
@@ -177,6 +179,8 @@ def _store_result(session: Session, document: Document, result: ExtractionResult
     ).all()
     items = [{"document_id": document.id, "field_id": field_id} for field_id in to_review]
     insert_ignoring_conflicts(session, ReviewItem, items, ["field_id"])
+    report = [{"document_id": document.id, "subject": subject} for subject in result.report.in_review()]
+    insert_ignoring_conflicts(session, ReviewItem, report, ["document_id", "subject"])
 
     document.result = result.model_dump(mode="json")
     document.status = result.status

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +19,7 @@ from docextract.settings import Settings, get_settings
 from models.db import make_engine, make_session_factory
 from models.schemas import ExtractionResult
 from worker.config import WorkerSettings, get_worker_settings
+from worker.pipeline.learnt import Learnt
 from worker.storage import ContentStore
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 class ExtractorLike(Protocol):
     def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
+        self, path: Path, filename: str | None = None, learnt: Learnt | None = None
     ) -> ExtractionResult: ...
 
 

@@ -19,12 +19,14 @@ from api.schemas import (
     ReviewField,
     ReviewItemPublic,
     ReviewOutcome,
+    ReviewReportEntry,
     ReviewRuleCheck,
     ReviewStats,
 )
-from api.services import documents, pages, review
+from api.services import documents, pages, report_review, review
 from api.services.export import as_number
-from models.db import DocumentStatus
+from api.services.report_review import ReportEntry
+from models.db import DocumentStatus, ReviewItem
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 
@@ -45,6 +47,9 @@ def list_items(
 
 def _item_public(o: review.OpenItem) -> ReviewItemPublic:
     document_id, field = o.item.document_id, o.field
+    if field is None:
+        assert o.report is not None  # an item is a field's or the report's
+        return _report_item_public(o.item, o.report)
     return ReviewItemPublic(
         id=o.item.id,
         document_id=document_id,
@@ -65,6 +70,27 @@ def _item_public(o: review.OpenItem) -> ReviewItemPublic:
     )
 
 
+def _report_item_public(item: ReviewItem, entry: ReportEntry) -> ReviewItemPublic:
+    return ReviewItemPublic(
+        id=item.id,
+        document_id=item.document_id,
+        kind="report",
+        code=entry.code,
+        label=entry.label,
+        unit="",
+        value=entry.value if isinstance(entry.value, int) else None,
+        value_text=entry.value if isinstance(entry.value, str) else None,
+        text=entry.read,
+        reasons=entry.reasons,
+        version=item.version,
+        image_url=page_url(item.document_id, entry.page) if entry.page else None,
+        page=entry.page,
+        bbox=entry.bbox,
+        crop_url=heading_crop_url(item.document_id) if entry.page and entry.bbox else None,
+        lease_expires_at=item.lease_expires_at,
+    )
+
+
 @router.post(
     "/items/{item_id}",
     responses={409: {"description": "`version` is stale, or the item is not leased to the caller"}},
@@ -72,10 +98,11 @@ def _item_public(o: review.OpenItem) -> ReviewItemPublic:
 def decide(
     state: StateDep, session: SessionDep, key: ReviewerKey, item_id: int, decision: ReviewDecision
 ) -> ReviewOutcome:
-    """Correct (`value`) or confirm (`confirm: true`) an item at the `version` you saw."""
-    correcting = "value" in decision.model_fields_set
-    if decision.confirm == correcting:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send either `value` or `confirm: true`")
+    """Correct (`value`; a unit name: `text`) or confirm (`confirm: true`) an item at the
+    `version` you saw."""
+    answers = [decision.confirm, *(name in decision.model_fields_set for name in ("value", "text"))]
+    if sum(answers) != 1:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "send one of `value`, `text` or `confirm: true`")
     value = None if decision.value is None else float(decision.value)
     if value is not None and not math.isfinite(value):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`value` must be a finite number or null")
@@ -86,12 +113,13 @@ def decide(
         decision.version,
         confirm=decision.confirm,
         value=value,
+        text=decision.text,
         lease_seconds=state.settings.review.lease_seconds,
     )
     return ReviewOutcome(
         id=done.item.id,
         version=done.item.version,
-        field_status=done.field.status,
+        field_status=done.status,
         document_status=DocumentStatus(done.document.status),
         open_items=done.open_items,
         opened=[i.id for i in done.opened],
@@ -111,6 +139,7 @@ def get_document(session: SessionDep, key: ReviewerKey, document_id: int) -> Rev
         status=DocumentStatus(document.status),
         unit_name=document.unit_name,
         year=document.year,
+        report=[_report_public(r) for r in view.report],
         template_id=document.template_id,
         pages=[
             PagePublic(
@@ -160,6 +189,24 @@ def _field_public(view: review.FieldView) -> ReviewField:
     )
 
 
+def _report_public(view: review.ReportView) -> ReviewReportEntry:
+    entry, item = view.entry, view.item
+    return ReviewReportEntry(
+        code=entry.code,
+        label=entry.label,
+        value=entry.value,
+        read=entry.read,
+        confidence=entry.confidence,
+        status=entry.status,
+        reasons=entry.reasons,
+        page=entry.page,
+        bbox=entry.bbox,
+        item_id=item.id if item else None,
+        item_state=item.state if item else None,
+        item_version=item.version if item else None,
+    )
+
+
 @router.get("/stats")
 def get_stats(session: SessionDep, key: ReviewerKey) -> ReviewStats:
     """Queue metrics and per-reason acceptance (also `docextract review-stats`)."""
@@ -200,6 +247,23 @@ def get_crop(
     document = documents.get_document(session, key, document_id)
     png = review.field_crop(session, state.store, state.settings.limits, document, code, whole_row=row)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+@crops.get(
+    "/{document_id}/report/crop.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+def get_heading_crop(state: StateDep, session: SessionDep, key: PageViewerKey, document_id: int) -> Response:
+    """Where the report's unit name and year were read (the lines above the table, or the
+    title), cut from its page image."""
+    document = documents.get_document(session, key, document_id)
+    png = report_review.heading_crop(session, state.store, state.settings.limits, document)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+
+
+def heading_crop_url(document_id: int) -> str:
+    return f"/v1/documents/{document_id}/report/crop.png"
 
 
 def crop_url(document_id: int, code: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -51,3 +52,26 @@ def page_image(session: Session, store: ContentStore, limits: LimitSettings, doc
         .values(width=width, height=height, dpi=page.dpi)
     )
     return path
+
+
+def crop_png(
+    session: Session,
+    store: ContentStore,
+    limits: LimitSettings,
+    document: Document,
+    number: int,
+    box: tuple[float, float, float, float],
+    what: str,
+) -> bytes:
+    """PNG of a box (x0, y0, x1, y1, page pixels; clipped to the page) of a page's image."""
+    image = cv2.imread(str(page_image(session, store, limits, document, number)), cv2.IMREAD_COLOR)
+    height, width = image.shape[:2]
+    x0, y0, x1, y1 = box
+    left, right = max(0, int(x0)), min(width, int(x1 + 0.5))
+    top, bottom = max(0, int(y0)), min(height, int(y1 + 0.5))
+    if right <= left or bottom <= top:
+        raise NotFound(f"{what} has an empty box")
+    ok, png = cv2.imencode(".png", image[top:bottom, left:right])
+    if not ok:  # pragma: no cover - encoding a valid array does not fail
+        raise RuntimeError("PNG encoding failed")
+    return png.tobytes()

@@ -21,13 +21,19 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import cv2
 from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from api.services import pages
-from api.services.errors import Conflict, NotFound
+from api.services.errors import Conflict, Invalid, NotFound
 from api.services.export import as_number
+from api.services.report_review import (
+    ReportEntry,
+    decide_report_item,
+    decided_value,
+    report_entries,
+    report_entry,
+)
 from docextract.settings import LimitSettings, get_settings
 from models.aliases import record_alias
 from models.db import (
@@ -38,24 +44,27 @@ from models.db import (
     DocumentStatus,
     FieldRow,
     FieldStatus,
+    ReportCorrection,
     ReviewItem,
     ReviewState,
     utcnow,
 )
+from models.schemas import DECIDED_STATUSES, ReportSubject
 from models.template import registry
 from worker.pipeline.mapping import normalize_label
 from worker.pipeline.reasons import Reason
 from worker.pipeline.validate import RuleCheck, check_rules, reasons_by_code
 from worker.storage import ContentStore
 
-DECIDED = frozenset({FieldStatus.corrected.value, FieldStatus.confirmed.value})
-
 
 @dataclass(frozen=True)
 class OpenItem:
+    """A field's item (`field`, its effective `value`) or the report's (`report`)."""
+
     item: ReviewItem
-    field: FieldRow
+    field: FieldRow | None
     value: float | None  # effective
+    report: ReportEntry | None = None
 
 
 # -- values ---------------------------------------------------------------------------------------
@@ -114,16 +123,22 @@ def lease_items(
             .execution_options(synchronize_session=False)
         ).rowcount
     rows = session.execute(
-        select(ReviewItem, FieldRow)
-        .join(FieldRow, FieldRow.id == ReviewItem.field_id)
+        select(ReviewItem, FieldRow, Document)
+        .outerjoin(FieldRow, FieldRow.id == ReviewItem.field_id)
         .join(Document, Document.id == ReviewItem.document_id)
         .where(mine)
-        .order_by(Document.created_at, Document.id, FieldRow.position)
+        # A document's unit name and year first: they head the page, as they head the result.
+        .order_by(Document.created_at, Document.id, ReviewItem.field_id.is_not(None), FieldRow.position)
         .limit(limit)
         .execution_options(populate_existing=True)
     ).all()
-    values = effective_values(session, [f for _, f in rows])
-    return [OpenItem(item, f, values[f.id]) for item, f in rows]
+    values = effective_values(session, [f for _, f, _ in rows if f is not None])
+    return [
+        OpenItem(item, f, values[f.id])
+        if f is not None
+        else OpenItem(item, None, None, report_entry(document, ReportSubject(item.subject)))
+        for item, f, document in rows
+    ]
 
 
 def _oldest_free_document(session: Session, now: datetime) -> int | None:
@@ -162,7 +177,7 @@ def _renew_document_lease(session: Session, key: ApiKey, document_id: int, until
 @dataclass(frozen=True)
 class Decision:
     item: ReviewItem
-    field: FieldRow
+    status: str  # the field's or the report subject's, after the decision
     document: Document
     opened: list[ReviewItem]  # items the re-validation opened
     open_items: int  # left open in the document
@@ -177,17 +192,24 @@ def decide(
     confirm: bool,
     value: float | None,
     lease_seconds: int,
+    text: str | None = None,
     now: datetime | None = None,
 ) -> Decision:
+    """A person's decision on an item: a field's (`value`) or the report's unit name (`text`)
+    or year (`value`), or `confirm` what is there."""
     now = now or utcnow()
     item = session.get(ReviewItem, item_id)
-    if item is None or item.field_id is None:
+    if item is None:
         raise NotFound(f"review item {item_id}")
     # The document row first, as leasing and the worker's persist step lock it: one lock
     # order (document, then items), and the result JSON below is rewritten by one at a time.
     document = session.get_one(Document, item.document_id, with_for_update=True)
     session.refresh(item)
     _check_can_decide(item, key, version, now)
+    if item.field_id is None:
+        decided = None if confirm else decided_value(ReportSubject(item.subject), value, text)
+    elif text is not None:
+        raise Invalid("a field takes `value`, a number, not `text`")
     # Compare-and-set: of two decisions on one version, one wins and the other gets 409.
     changed = session.execute(
         update(ReviewItem)
@@ -204,6 +226,36 @@ def decide(
         session.refresh(item)
         raise Conflict(f"review item {item_id} changed meanwhile (version {item.version}, {item.state}); reload it")
     session.refresh(item)
+    until = now + timedelta(seconds=lease_seconds)
+    if item.field_id is None:
+        status = decide_report_item(session, item, document, key.id, confirm=confirm, decided=decided, now=now)
+        _renew_document_lease(session, key, document.id, until)
+        opened: list[ReviewItem] = []
+    else:
+        field = _decide_field(session, item, document, key, confirm, value, now)
+        status = field.status
+        _renew_document_lease(session, key, document.id, until)
+        opened = revalidate(session, document, field, key, now, until)
+    open_left = session.scalar(
+        select(func.count())
+        .select_from(ReviewItem)
+        .where(ReviewItem.document_id == document.id, ReviewItem.state == ReviewState.open.value)
+    )
+    if not open_left and document.status == DocumentStatus.needs_review:
+        document.status = DocumentStatus.verified.value
+    session.flush()
+    return Decision(item, status, document, opened, open_left or 0)
+
+
+def _decide_field(
+    session: Session,
+    item: ReviewItem,
+    document: Document,
+    key: ApiKey,
+    confirm: bool,
+    value: float | None,
+    now: datetime,
+) -> FieldRow:
     field = session.get_one(FieldRow, item.field_id)
     old = effective_value(session, field)
     action = CorrectionAction.confirm if confirm else CorrectionAction.correct
@@ -223,18 +275,7 @@ def decide(
     if Reason.LOW_LABEL_MATCH in field.reasons and field.label_read and document.template_id:
         record_alias(session, document.template_id, normalize_label(field.label_read), field.code, key.id)
     session.flush()
-    until = now + timedelta(seconds=lease_seconds)
-    _renew_document_lease(session, key, document.id, until)
-    opened = revalidate(session, document, field, key, now, until)
-    open_left = session.scalar(
-        select(func.count())
-        .select_from(ReviewItem)
-        .where(ReviewItem.document_id == document.id, ReviewItem.state == ReviewState.open.value)
-    )
-    if not open_left and document.status == DocumentStatus.needs_review:
-        document.status = DocumentStatus.verified.value
-    session.flush()
-    return Decision(item, field, document, opened, open_left or 0)
+    return field
 
 
 def _check_can_decide(item: ReviewItem, key: ApiKey, version: int, now: datetime) -> None:
@@ -318,7 +359,7 @@ def _sync_result(document: Document, fields: list[FieldRow], values: dict[int, f
     for entry in result.get("fields", []):
         row = rows.get(entry["code"])
         if row is not None:
-            decided = row.status in DECIDED
+            decided = row.status in DECIDED_STATUSES
             entry = entry | {"status": row.status, "reasons": list(row.reasons)}
             if decided:
                 entry |= {"value": as_number(values[row.id]), "machine_value": as_number(row.value)}
@@ -338,21 +379,31 @@ class FieldView:
 
 
 @dataclass(frozen=True)
+class ReportView:
+    entry: ReportEntry
+    item: ReviewItem | None
+
+
+@dataclass(frozen=True)
 class DocumentView:
     document: Document
     pages: list[int]
     fields: list[FieldView]
     checks: list[RuleCheck]
+    report: list[ReportView]  # the unit name and the year
 
 
 def document_view(session: Session, document: Document) -> DocumentView:
     fields = document_fields(session, document.id)
     values = effective_values(session, fields)
-    items = {i.field_id: i for i in session.scalars(select(ReviewItem).where(ReviewItem.document_id == document.id))}
+    items = list(session.scalars(select(ReviewItem).where(ReviewItem.document_id == document.id)))
+    by_field = {i.field_id: i for i in items if i.field_id is not None}
+    by_subject = {i.subject: i for i in items if i.subject is not None}
     checks = rule_checks(document.template_id, _by_code(fields, values))
     page_numbers = sorted({f.page for f in fields if f.page is not None})
-    views = [FieldView(f, values[f.id], items.get(f.id)) for f in fields]
-    return DocumentView(document, page_numbers, views, checks)
+    views = [FieldView(f, values[f.id], by_field.get(f.id)) for f in fields]
+    report = [ReportView(entry, by_subject.get(entry.subject.value)) for entry in report_entries(document)]
+    return DocumentView(document, page_numbers, views, checks, report)
 
 
 def field_crop(
@@ -370,20 +421,11 @@ def field_crop(
         raise NotFound(f"field {code}")
     if row.page is None or not row.bbox:
         raise NotFound(f"field {code} was not found on a page")
-    image = cv2.imread(str(pages.page_image(session, store, limits, document, row.page)), cv2.IMREAD_COLOR)
-    height, width = image.shape[:2]
     x0, y0, x1, y1 = (float(v) for v in row.bbox)
     margin = max(8.0, 0.25 * (y1 - y0))
     # The row: from the page's left edge (the label and unit cells) to the value cell.
-    x0, x1 = (0.0 if whole_row else x0 - margin), x1 + margin
-    left, right = max(0, int(x0)), min(width, int(x1 + 0.5))
-    top, bottom = max(0, int(y0 - margin)), min(height, int(y1 + margin + 0.5))
-    if right <= left or bottom <= top:
-        raise NotFound(f"field {code} has an empty box")
-    ok, png = cv2.imencode(".png", image[top:bottom, left:right])
-    if not ok:  # pragma: no cover - encoding a valid array does not fail
-        raise RuntimeError("PNG encoding failed")
-    return png.tobytes()
+    box = (0.0 if whole_row else x0 - margin, y0 - margin, x1 + margin, y1 + margin)
+    return pages.crop_png(session, store, limits, document, row.page, box, f"field {code}")
 
 
 # -- statistics ------------------------------------------------------------------------------------
@@ -412,8 +454,9 @@ class QueueStats:
 
 
 def queue_stats(session: Session, now: datetime | None = None) -> QueueStats:
-    """Queue metrics and, per reason a field carried when decided, how often the machine was
-    right: the data to tune the routing thresholds with.
+    """Queue metrics and, per reason an item carried when decided (a field's, or the report's
+    unit name's or year's), how often the machine was right: the data to tune the routing
+    thresholds with.
 
     Seconds per item: from the later of the item's lease (or creation) and the same reviewer's
     previous decision, to the decision; so time spent on a document's other items is not counted.
@@ -422,35 +465,80 @@ def queue_stats(session: Session, now: datetime | None = None) -> QueueStats:
     open_items = session.scalar(
         select(func.count()).select_from(ReviewItem).where(ReviewItem.state == ReviewState.open.value)
     )
-    rows = session.execute(
-        select(Correction, FieldRow.value, ReviewItem.leased_at, ReviewItem.created_at)
-        .join(FieldRow, FieldRow.id == Correction.field_id)
-        .join(ReviewItem, ReviewItem.id == Correction.review_item_id)
-        .order_by(Correction.api_key_id, Correction.created_at, Correction.id)
-    ).all()
+    decisions = sorted(_field_decisions(session) + _report_decisions(session), key=_DecisionRecord.order)
     by_reason: dict[str, ReasonStats] = {}
     durations: list[float] = []
     previous: dict[int | None, datetime] = {}
     last_hour = 0
-    for correction, machine_value, leased_at, created_at in rows:
-        decided_at = _aware(correction.created_at)
-        start = _aware(leased_at or created_at)
-        if correction.api_key_id in previous:
-            start = max(start, previous[correction.api_key_id])
-        durations.append(max(0.0, (decided_at - start).total_seconds()))
-        previous[correction.api_key_id] = decided_at
-        last_hour += decided_at > now - timedelta(hours=1)
-        right = correction.action == CorrectionAction.confirm.value or correction.new_value == machine_value
-        for reason in correction.reasons or ["(none)"]:
+    for record in decisions:
+        start = record.start
+        if record.api_key_id in previous:
+            start = max(start, previous[record.api_key_id])
+        durations.append(max(0.0, (record.decided_at - start).total_seconds()))
+        previous[record.api_key_id] = record.decided_at
+        last_hour += record.decided_at > now - timedelta(hours=1)
+        for reason in record.reasons or ["(none)"]:
             stats = by_reason.setdefault(reason, ReasonStats(reason))
             stats.items += 1
-            stats.confirmed += correction.action == CorrectionAction.confirm.value
-            stats.corrected += correction.action == CorrectionAction.correct.value
-            stats.machine_right += right
+            stats.confirmed += record.action == CorrectionAction.confirm.value
+            stats.corrected += record.action == CorrectionAction.correct.value
+            stats.machine_right += record.machine_right
     return QueueStats(
         open_items=open_items or 0,
-        decided=len(rows),
+        decided=len(decisions),
         items_per_hour=last_hour,
         median_seconds_per_item=round(statistics.median(durations), 3) if durations else None,
         reasons=sorted(by_reason.values(), key=lambda s: (-s.items, s.reason)),
     )
+
+
+@dataclass(frozen=True)
+class _DecisionRecord:
+    api_key_id: int | None
+    decided_at: datetime
+    start: datetime  # the item's lease, or its creation
+    action: str
+    machine_right: bool  # confirmed, or corrected to what the machine had read
+    reasons: list[str]
+
+    def order(self) -> tuple[int, datetime]:
+        return (self.api_key_id or 0, self.decided_at)
+
+
+def _field_decisions(session: Session) -> list[_DecisionRecord]:
+    rows = session.execute(
+        select(Correction, FieldRow.value, ReviewItem.leased_at, ReviewItem.created_at)
+        .join(FieldRow, FieldRow.id == Correction.field_id)
+        .join(ReviewItem, ReviewItem.id == Correction.review_item_id)
+        .order_by(Correction.id)
+    ).all()
+    return [
+        _DecisionRecord(
+            c.api_key_id,
+            _aware(c.created_at),
+            _aware(leased_at or created_at),
+            c.action,
+            c.action == CorrectionAction.confirm.value or c.new_value == machine_value,
+            list(c.reasons or []),
+        )
+        for c, machine_value, leased_at, created_at in rows
+    ]
+
+
+def _report_decisions(session: Session) -> list[_DecisionRecord]:
+    rows = session.execute(
+        select(ReportCorrection, ReviewItem.leased_at, ReviewItem.created_at)
+        .join(ReviewItem, ReviewItem.id == ReportCorrection.review_item_id)
+        .order_by(ReportCorrection.id)
+    ).all()
+    return [
+        _DecisionRecord(
+            c.api_key_id,
+            _aware(c.created_at),
+            _aware(leased_at or created_at),
+            c.action,
+            c.action == CorrectionAction.confirm.value or c.new_text == c.old_text,
+            list(c.reasons or []),
+        )
+        for c, leased_at, created_at in rows
+    ]

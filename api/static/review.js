@@ -148,11 +148,12 @@ async function show(i) {
   $("item-label-read").textContent = orDash(item.label_read);
   $("item-unit").textContent = item.unit;
   $("item-text").textContent = orDash(item.text);
-  $("item-value").textContent = orDash(item.value);
+  $("item-value").textContent = orDash(shownValue(item));
   renderReasons(item.reasons);
   const input = $("value");
   input.value = "";
-  input.placeholder = `${orDash(item.value)} (Enter confirms)`;
+  input.inputMode = takesText(item) ? "text" : "decimal";
+  input.placeholder = `${orDash(shownValue(item))} (Enter confirms)`;
   input.focus();
   renderQueue();
   prefetch(nextOpen(i + 1, 1));
@@ -177,6 +178,15 @@ async function show(i) {
   } catch (error) {
     say(`${shortCode(item.code)}: ${error.message}`, true);
   }
+}
+
+// A report item is the unit name (typed as text) or the year; a field item is a number.
+function takesText(item) {
+  return item.code === "report.unit_name";
+}
+
+function shownValue(item) {
+  return takesText(item) ? item.value_text : item.value;
 }
 
 function setImage(img, url, scale = 1, code = "") {
@@ -229,8 +239,10 @@ function renderChecks(item, view) {
 }
 
 function renderNeighbours(item, view) {
-  const at = view.fields.findIndex((f) => f.code === item.code);
-  const rows = view.fields.slice(Math.max(0, at - 2), at + 3).map((f) => {
+  // A report item's neighbours are the report's unit name and year.
+  const entries = item.kind === "report" ? view.report : view.fields;
+  const at = entries.findIndex((f) => f.code === item.code);
+  const rows = entries.slice(Math.max(0, at - 2), at + 3).map((f) => {
     const tr = document.createElement("tr");
     for (const text of [shortCode(f.code), f.label_read || f.label, orDash(f.value), f.status]) {
       tr.append(Object.assign(document.createElement("td"), { textContent: text }));
@@ -253,7 +265,7 @@ async function renderOverview(item, view, token) {
   }
   const svg = $("boxes");
   svg.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`);
-  const rects = view.fields
+  const rects = [...view.report.filter((r) => r.code === item.code), ...view.fields]
     .filter((f) => f.page === item.page && f.bbox)
     .map((f) => {
       const [x0, y0, x1, y1] = f.bbox;
@@ -280,7 +292,9 @@ function decide() {
   const item = state.items[state.index];
   const raw = $("value").value.trim();
   let body = { confirm: true, version: item.version };
-  if (raw !== "") {
+  if (raw !== "" && takesText(item)) {
+    body = { text: raw, version: item.version };
+  } else if (raw !== "") {
     const value = parseValue(raw);
     if (value === undefined) {
       say(`"${raw}" is not a number (type - for a blank cell)`, true);

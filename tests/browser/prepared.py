@@ -10,7 +10,6 @@ the worker's own steps (prepare → extract → persist).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from docextract.settings import LimitSettings
 from fixtures.generate import generate_document
 from models.schemas import ExtractionResult, FieldResult, Number, ReportInfo, TemplateInfo
 from models.template import load_catalogue
+from worker.pipeline.learnt import Learnt
 from worker.pipeline.load import open_document
 from worker.pipeline.validate import check_rules, reasons_by_code
 
@@ -62,9 +62,7 @@ class PreparedExtractor:
     def add(self, path: Path, truth: dict[str, Any], misreads: dict[str, Misread]) -> None:
         self.truths[hashlib.sha256(path.read_bytes()).hexdigest()] = (truth, misreads)
 
-    def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
-    ) -> ExtractionResult:
+    def extract_file(self, path: Path, filename: str | None = None, learnt: Learnt | None = None) -> ExtractionResult:
         self.calls += 1
         with open_document(path, LimitSettings(), filename) as document:
             source = document.source

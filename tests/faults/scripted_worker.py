@@ -19,12 +19,12 @@ import re
 import signal
 import sys
 import time
-from collections.abc import Mapping
 from pathlib import Path
 
 from docextract.settings import LimitSettings, get_settings
 from models.schemas import ExtractionResult
 from tests.service.conftest import FakeExtractor
+from worker.pipeline.learnt import Learnt
 from worker.pipeline.load import open_document
 
 SLEEP = re.compile(rb"DX-SLEEP:(\d+(?:\.\d+)?)")
@@ -39,17 +39,13 @@ class ScriptedExtractor(FakeExtractor):
         super().__init__(review=review)
         self.limits = limits  # None: the environment's (DOCEXTRACT_LIMITS__*)
 
-    def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
-    ) -> ExtractionResult:
+    def extract_file(self, path: Path, filename: str | None = None, learnt: Learnt | None = None) -> ExtractionResult:
         _record("start", path)
-        result = self._extract(path, filename, aliases)
+        result = self._extract(path, filename, learnt)
         _record("end", path)
         return result
 
-    def _extract(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, str] | None = None
-    ) -> ExtractionResult:
+    def _extract(self, path: Path, filename: str | None = None, learnt: Learnt | None = None) -> ExtractionResult:
         data = path.read_bytes()
         if b"DX-POISON-KILL" in data:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -60,7 +56,7 @@ class ScriptedExtractor(FakeExtractor):
         with open_document(path, self.limits or get_settings().limits, filename) as document:
             for _page in document.pages():  # decode like the pipeline: bad pages fail here
                 pass
-        return super().extract_file(path, filename, aliases)
+        return super().extract_file(path, filename, learnt)
 
 
 def _record(event: str, path: Path) -> None:

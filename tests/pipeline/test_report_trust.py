@@ -141,3 +141,12 @@ def test_an_unsure_item_sends_the_document_to_review():
     assert decide_report(read("余姚市审计局", 2014), NONE_KNOWN, THRESHOLDS).needs_review is False
     assert decide_report(read("余姚市审计局", 2014, year_short=True), NONE_KNOWN, THRESHOLDS).needs_review is True
     assert decide_report(read(None, 2014), NONE_KNOWN, THRESHOLDS).needs_review is True
+
+
+def test_a_unit_a_reviewer_taught_corroborates_a_sealed_read_as_the_gazetteer_would():
+    sealed = read("余姚市统计局", unit_sealed=True)
+    assert decide_unit(sealed, NONE_KNOWN, THRESHOLDS).status == FieldStatus.review
+    taught = NONE_KNOWN.with_units({"余姚市统计局"})
+    unit = decide_unit(sealed, taught, THRESHOLDS)
+    assert (unit.value, unit.status, unit.reasons) == ("余姚市统计局", FieldStatus.accepted, [Reason.SEAL_OVER_HEADING])
+    assert NONE_KNOWN.with_units(()) is NONE_KNOWN and not NONE_KNOWN.knows("余姚市统计局")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +23,11 @@ from api.services.keys import create_key
 from docextract.settings import LimitSettings, Settings
 from models.db import Role, make_engine
 from models.migrations import upgrade
-from models.schemas import ExtractionResult, FieldResult, ReportInfo, TemplateInfo
+from models.schemas import ExtractionResult, FieldResult, FieldStatus, ReportInfo, ReportSubject, TemplateInfo
 from models.template import load_catalogue
 from tests.conftest import SAMPLES
 from worker.config import WorkerSettings
+from worker.pipeline.learnt import Learnt
 from worker.pipeline.load import open_document
 from worker.runtime import Runtime
 from worker.storage import ContentStore
@@ -111,19 +112,26 @@ CODES = [i for i in load_catalogue("GK2008").indicators[:5]]
 class FakeExtractor:
     """Results shaped like the pipeline's, from the file's real source info, instantly.
 
-    `review` codes get status review; `raises` is raised instead (a crashing pipeline).
+    `review` codes get status review, and so do the report's `report_review` subjects (the
+    unit name read as 测试单位…, mended from 测试单住…); `raises` is raised instead (a crashing
+    pipeline).
     """
 
-    def __init__(self, review: tuple[str, ...] = (CODES[1].code,), raises: Exception | None = None):
+    def __init__(
+        self,
+        review: tuple[str, ...] = (CODES[1].code,),
+        raises: Exception | None = None,
+        report_review: tuple[ReportSubject, ...] = (),
+    ):
         self.review = review
         self.raises = raises
+        self.report_review = report_review
         self.calls = 0
+        self.learnt_seen = Learnt()
 
-    def extract_file(
-        self, path: Path, filename: str | None = None, aliases: Mapping[str, Mapping[str, str]] | None = None
-    ) -> ExtractionResult:
+    def extract_file(self, path: Path, filename: str | None = None, learnt: Learnt | None = None) -> ExtractionResult:
         self.calls += 1
-        self.aliases_seen = dict(aliases or {})
+        self.learnt_seen = learnt or Learnt()
         with open_document(path, LimitSettings(), filename) as document:
             source = document.source
         if self.raises is not None:
@@ -146,9 +154,26 @@ class FakeExtractor:
         return ExtractionResult(
             source=source,
             template=TemplateInfo(id="GK2008", pages=[1], confidence=0.95),
-            report=ReportInfo(unit_name=f"测试单位{source.sha256[:4]}", year=2017),
-            status="needs_review" if self.review else "extracted",
+            report=self._report(source.sha256),
+            status="needs_review" if self.review or self.report_review else "extracted",
             fields=fields,
+        )
+
+    def _report(self, sha256: str) -> ReportInfo:
+        unsure_unit = ReportSubject.unit_name in self.report_review
+        unsure_year = ReportSubject.year in self.report_review
+        return ReportInfo(
+            unit_name=f"测试单位{sha256[:4]}",
+            year=2017,
+            unit_read=f"测试单住{sha256[:4]}" if unsure_unit else f"测试单位{sha256[:4]}",
+            unit_confidence=0.4 if unsure_unit else 0.99,
+            unit_status=FieldStatus.review if unsure_unit else FieldStatus.accepted,
+            unit_reasons=["seal_over_heading", "unit_mended"] if unsure_unit else [],
+            year_confidence=0.4 if unsure_year else 0.99,
+            year_status=FieldStatus.review if unsure_year else FieldStatus.accepted,
+            year_reasons=["low_ocr_confidence"] if unsure_year else [],
+            heading_page=1,
+            heading_bbox=[0.0, 0.0, 40.0, 20.0],
         )
 
 

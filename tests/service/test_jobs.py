@@ -93,11 +93,11 @@ def test_transient_errors_are_retried_with_backoff(service: Service, scans: list
     from sqlalchemy.exc import OperationalError
 
     class FlakyOnce(FakeExtractor):
-        def extract_file(self, path, filename=None, aliases=None):  # type: ignore[no-untyped-def]
+        def extract_file(self, path, filename=None, learnt=None):  # type: ignore[no-untyped-def]
             if self.calls == 0:
                 self.calls += 1
                 raise OperationalError("SELECT 1", {}, Exception("connection reset"))
-            return super().extract_file(path, filename, aliases)
+            return super().extract_file(path, filename, learnt)
 
     service.extractor = FlakyOnce()
     document_id = _queued(service, scans[0])
@@ -122,7 +122,7 @@ def test_label_spellings_reviewers_accepted_reach_the_extractor(service: Service
     jobs.prepare(service.runtime, document_id)
     assert jobs.extract(service.runtime, document_id)
     # Every form's aliases, by template: the extractor uses those of the form it detects.
-    assert service.extractor.aliases_seen == {
+    assert service.extractor.learnt_seen.aliases == {
         "GK2008": {"七、收费金额": "GK2008-7"},
         "GK2019": {"其他": "GK2019-2.1@x"},
     }

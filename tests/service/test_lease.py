@@ -112,9 +112,9 @@ class TakenOverExtractor:
     def __init__(self, service: Service, document_id: int) -> None:
         self.service, self.document_id = service, document_id
 
-    def extract_file(self, path, filename=None, aliases=None):  # type: ignore[no-untyped-def]
+    def extract_file(self, path, filename=None, learnt=None):  # type: ignore[no-untyped-def]
         _set(self.service, self.document_id, lease_owner="elsewhere:1:new", lease_expires_at=_in(60))
-        return self.service.extractor.extract_file(path, filename, aliases)
+        return self.service.extractor.extract_file(path, filename, learnt)
 
 
 def test_a_worker_that_lost_its_lease_writes_nothing(service: Service, scans: list[Path]):

@@ -173,7 +173,7 @@ def test_a_stale_version_is_409_and_overwrites_nothing(rv: Review):
     )
     assert not_finite.status_code == 422
     both = rv.decide(alice, item, value=4, confirm=True)
-    assert (both.status_code, both.json()["detail"]) == (422, "send either `value` or `confirm: true`")
+    assert (both.status_code, both.json()["detail"]) == (422, "send one of `value`, `text` or `confirm: true`")
     done = rv.decide(alice, item, value=5)
     assert done.status_code == 200
     assert done.json() == {

@@ -14,7 +14,6 @@ template's fields are decided by one module (`decide`).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from functools import partial
@@ -29,13 +28,14 @@ from models.template import Layout, Template, registry
 from worker.pipeline.decide import decide, document_status
 from worker.pipeline.gazetteer import BUILT_IN, Gazetteer
 from worker.pipeline.layout import find_grid
+from worker.pipeline.learnt import Learnt
 from worker.pipeline.list_reader import read_list
 from worker.pipeline.load import Document, PageImage, open_document
 from worker.pipeline.matrix import CellReads, find_tables, read_cells
 from worker.pipeline.matrix_reader import read_matrix
 from worker.pipeline.ocr import OcrEngine, RapidOcrEngine
 from worker.pipeline.preprocess import PreparedPage, prepare_page
-from worker.pipeline.readers import LayoutReader, Reading, ReadJob, Stopwatch, TablePage
+from worker.pipeline.readers import LayoutReader, PageRegion, Reading, ReadJob, Stopwatch, TablePage
 from worker.pipeline.report_trust import ReportDecision, decide_report
 from worker.pipeline.templates import TemplateGuess, Vocabulary, detect_template, is_decided, is_form_text, probe_cells
 from worker.pipeline.textlayer import LayerCheck
@@ -43,8 +43,6 @@ from worker.pipeline.textlayer import LayerCheck
 PageSources = dict[int, PageSource]
 
 READERS: dict[Layout, LayoutReader] = {"list": read_list, "matrix": read_matrix}
-# Label spellings reviewers accepted: template id → normalized label → code (`models.aliases`).
-Aliases = Mapping[str, Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -65,27 +63,28 @@ class Extractor:
         self.vocabulary = Vocabulary.of(self.templates.values())
         self.gazetteer = Gazetteer.load([BUILT_IN, *self.settings.gazetteer.files])
 
-    def extract_file(self, path: Path, filename: str | None = None, aliases: Aliases | None = None) -> ExtractionResult:
+    def extract_file(self, path: Path, filename: str | None = None, learnt: Learnt | None = None) -> ExtractionResult:
         """Extract one file. Raises InputError when it cannot be read."""
-        return self.extract_file_detailed(path, filename, aliases).result
+        return self.extract_file_detailed(path, filename, learnt).result
 
     def extract_file_detailed(
-        self, path: Path, filename: str | None = None, aliases: Aliases | None = None
+        self, path: Path, filename: str | None = None, learnt: Learnt | None = None
     ) -> Extraction:
         clock, started = Stopwatch(), time.perf_counter()
         with ExitStack() as stack:
             with clock.stage("load"):
                 document = stack.enter_context(open_document(path, self.settings.limits, filename))
-            return self.extract_document(document, aliases, clock, started)
+            return self.extract_document(document, learnt, clock, started)
 
     def extract_document(
         self,
         document: Document,
-        aliases: Aliases | None = None,
+        learnt: Learnt | None = None,
         clock: Stopwatch | None = None,
         started: float | None = None,
     ) -> Extraction:
         clock = clock or Stopwatch()
+        learnt = learnt or Learnt()
         started = started if started is not None else time.perf_counter()
         sources: PageSources = {}
         scanned, first = self._scan_pages(document, clock, sources)
@@ -99,13 +98,13 @@ class Extractor:
                 probed=probed,
                 engine=self.engine,
                 thresholds=self.settings.routing,
-                aliases=(aliases or {}).get(template.id, {}),
+                aliases=learnt.aliases.get(template.id, {}),
                 clock=clock,
                 first_page=first,
             )
             reading = READERS[template.layout](job)
             if reading is not None:
-                return self._result(document, template, guess, reading, clock, started, sources)
+                return self._result(document, template, guess, reading, clock, started, sources, learnt)
         return Extraction(self._no_template(document, clock, started, sources), [])
 
     # -- stages ------------------------------------------------------------------------------
@@ -172,15 +171,17 @@ class Extractor:
         clock: Stopwatch,
         started: float,
         sources: PageSources,
+        learnt: Learnt,
     ) -> Extraction:
         with clock.stage("decide"):
             fields = decide(reading.fields, template.catalogue.rules, self.settings.routing)
-            report = decide_report(reading.metadata, self.gazetteer, self.settings.routing)
+            gazetteer = self.gazetteer.with_units(learnt.units)
+            report = decide_report(reading.metadata, gazetteer, self.settings.routing)
         confidence = reading.confidence if reading.confidence is not None or guess is None else guess.confidence
         result = ExtractionResult(
             source=document.source,
             template=TemplateInfo(id=template.id, pages=reading.pages, confidence=confidence),
-            report=_report_info(report),
+            report=_report_info(report, reading.heading),
             status="needs_review" if report.needs_review else document_status(fields),
             fields=fields,
             run=self._run_info(document, clock, started, sources),
@@ -212,9 +213,11 @@ class Extractor:
         )
 
 
-def _report_info(report: ReportDecision) -> ReportInfo:
+def _report_info(report: ReportDecision, heading: PageRegion | None) -> ReportInfo:
     unit, year = report.unit, report.year
     return ReportInfo(
+        heading_page=heading.page if heading else None,
+        heading_bbox=heading.box if heading else None,
         unit_name=unit.value,
         year=year.value,
         unit_read=unit.read,

@@ -36,6 +36,11 @@ class Gazetteer:
                 names.extend(row[0] for row in csv.reader(handle) if row and not row[0].lstrip().startswith("#"))
         return cls.of(names)
 
+    def with_units(self, names: Iterable[str]) -> Gazetteer:
+        """These units known as well (those reviewers taught the service)."""
+        added = frozenset(names) - self.units
+        return Gazetteer(self.units | added) if added else self
+
     def knows(self, name: str) -> bool:
         return name in self.units
 

@@ -19,6 +19,7 @@ from worker.pipeline.mapping import RowMatch, is_catalogue_label, map_rows, norm
 from worker.pipeline.matrix import CellReads
 from worker.pipeline.metadata import (
     Metadata,
+    heading_band,
     parse_heading,
     parse_title,
     read_heading,
@@ -28,7 +29,7 @@ from worker.pipeline.metadata import (
     with_title,
 )
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.readers import Reading, ReadJob, TablePage
+from worker.pipeline.readers import PageRegion, Reading, ReadJob, TablePage
 from worker.pipeline.reasons import Reason
 from worker.pipeline.rows import TableRow, read_rows
 from worker.pipeline.values import ParsedValue, gave_no_number, parse_value
@@ -59,8 +60,10 @@ def read_list(job: ReadJob) -> Reading | None:
         return None
     used = sorted({m.row.page for m in matched if m.row is not None})
     table_pages = [tp for tp in table_pages if tp.prepared.number in used]
+    first = table_pages[0]
+    assert first.grid is not None  # the pages read had a grid
     with job.clock.stage("metadata"):
-        metadata = _metadata(job, table_pages[0], {tp.prepared.number for tp in job.pages})
+        metadata = _metadata(job, first, {tp.prepared.number for tp in job.pages})
     pages = {tp.prepared.number: tp.prepared for tp in table_pages}
     return Reading(
         fields=[field_read(m, job.template, pages) for m in matches],
@@ -68,6 +71,7 @@ def read_list(job: ReadJob) -> Reading | None:
         table_pages=table_pages,
         confidence=round(sum(m.similarity for m in matches) / len(matches), 3),
         metadata=metadata,
+        heading=PageRegion.of(first.prepared, heading_band(first.prepared, first.grid.frame[1])),
     )
 
 

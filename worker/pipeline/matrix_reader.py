@@ -19,9 +19,17 @@ from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
 from worker.pipeline.matrix import CellReads, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
-from worker.pipeline.metadata import Metadata, parse_heading, parse_title, read_heading, read_title
+from worker.pipeline.metadata import (
+    Metadata,
+    heading_band,
+    parse_heading,
+    parse_title,
+    read_heading,
+    read_title,
+    title_band,
+)
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.readers import Reading, ReadJob, TablePage
+from worker.pipeline.readers import PageRegion, Reading, ReadJob, TablePage
 from worker.pipeline.reasons import Reason
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number, parse_value
 
@@ -55,6 +63,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
         table_pages=[tp for tp in job.pages if tp.prepared.number in mapping.pages],
         confidence=None,  # the detection's confidence stands
         metadata=metadata,
+        heading=_heading_region(job, mapping, metadata),
     )
 
 
@@ -103,6 +112,14 @@ def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> Metadata:
     page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
     top = min(table.frame[1] for table in page.tables)
     return parse_heading(read_heading(page.prepared, top, job.engine))
+
+
+def _heading_region(job: ReadJob, mapping: MatrixMapping, metadata: Metadata) -> PageRegion | None:
+    """Where the unit name and year were read: the report's title on page 1, else the lines above the first table."""
+    if metadata.title_found or not mapping.pages:
+        return PageRegion.of(job.first_page, title_band(job.first_page))
+    page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
+    return PageRegion.of(page.prepared, heading_band(page.prepared, min(table.frame[1] for table in page.tables)))
 
 
 def _indicators(catalogue: MatrixCatalogue, mapping: MatrixMapping) -> list[Indicator]:

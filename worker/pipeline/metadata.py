@@ -55,10 +55,21 @@ class _Row:
     box: Box
 
 
+def heading_band(page: PreparedPage, table_top: float) -> Box:
+    """Where a table's heading is printed: the title, year and unit line sit just above it."""
+    bottom = int(min(max(table_top + page.dpi * 0.05, 0), page.gray.shape[0]))
+    return (0.0, float(max(bottom - int(page.dpi * 2.2), 0)), float(page.gray.shape[1]), float(bottom))
+
+
+def title_band(page: PreparedPage) -> Box:
+    """Where a report's title is printed: the top of its first page."""
+    return (0.0, 0.0, float(page.gray.shape[1]), float(min(int(page.dpi * 3.0), page.gray.shape[0])))
+
+
 def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> list[DetectedLine]:
     """Detect and read the text lines between the top of the page and the table."""
-    bottom = int(min(max(table_top + page.dpi * 0.05, 0), page.gray.shape[0]))
-    top = max(bottom - int(page.dpi * 2.2), 0)  # title, year and unit line sit just above
+    _, band_top, _, band_bottom = heading_band(page, table_top)
+    top, bottom = int(band_top), int(band_bottom)
     if bottom - top < page.dpi * 0.1:
         return []
     if page.text_layer is not None:
@@ -221,9 +232,10 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
     """Detect the text lines of the top of the first page, where the title is, and read
     those of its first `_TITLE_ROWS` rows (the only ones `parse_title` looks at; the body
     text below is long lines, slow to read)."""
-    bottom = min(int(page.dpi * 3.0), page.gray.shape[0])
+    band = title_band(page)
+    bottom = int(band[3])
     if page.text_layer is not None:
-        lines = page.text_layer.lines_in((0.0, 0.0, float(page.gray.shape[1]), float(bottom)))
+        lines = page.text_layer.lines_in(band)
         return [line for row in _rows([line.box for line in lines])[:_TITLE_ROWS] for line in (lines[i] for i in row)]
     region = np.dstack([np.ascontiguousarray(page.gray[:bottom])] * 3)
     boxes = engine.detect(region)

@@ -16,7 +16,7 @@ from worker.pipeline.decide import FieldRead
 from worker.pipeline.layout import TableGrid
 from worker.pipeline.load import Document, PageImage
 from worker.pipeline.matrix import CellReads, MatrixTable
-from worker.pipeline.metadata import Metadata
+from worker.pipeline.metadata import Box, Metadata
 from worker.pipeline.ocr import OcrEngine
 from worker.pipeline.preprocess import PreparedPage
 
@@ -61,6 +61,18 @@ class ReadJob:
 
 
 @dataclass(frozen=True)
+class PageRegion:
+    """A box of a page, in the original page image's pixels (as fields' boxes are)."""
+
+    page: int
+    box: list[float]
+
+    @classmethod
+    def of(cls, page: PreparedPage, box: Box) -> PageRegion:
+        return cls(page.number, page.original_box(box))
+
+
+@dataclass(frozen=True)
 class Reading:
     """One FieldRead per code (in result order), and where they were found."""
 
@@ -69,6 +81,7 @@ class Reading:
     table_pages: list[TablePage]
     confidence: float | None  # how sure the reader is that the tables are this template (None: detection's)
     metadata: Metadata
+    heading: PageRegion | None = None  # where the unit name and year were read: a reviewer's crop
 
 
 class LayoutReader(Protocol):
