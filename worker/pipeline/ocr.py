@@ -18,6 +18,10 @@ import numpy as np
 import opencc
 
 _BATCH = 8
+# The recogniser's working memory grows with a batch's crops times their width: six text lines
+# 1,672 px wide took 600 MB at once. Wide crops (headings, long labels) go in smaller batches;
+# a batch of narrow value cells stays 8 (they are the many, and batching is what makes them fast).
+_BATCH_COLUMNS = 8 * 400
 _INPUT_HEIGHT = 48  # the PP-OCR recogniser's input height
 _STRIDE = 8  # input pixels per output frame
 
@@ -94,8 +98,9 @@ class RapidOcrEngine:
         for index, crop in enumerate(crops):
             by_width.setdefault(_input_width(crop), []).append(index)
         for width, indices in sorted(by_width.items()):
-            for start in range(0, len(indices), _BATCH):
-                batch = indices[start : start + _BATCH]
+            size = max(1, min(_BATCH, _BATCH_COLUMNS // width))
+            for start in range(0, len(indices), size):
+                batch = indices[start : start + size]
                 for index, probs in zip(batch, self._probabilities([crops[i] for i in batch], width), strict=True):
                     reads[index] = self._decoder.decode(probs, classes)
         return [r for r in reads if r is not None]
