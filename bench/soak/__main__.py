@@ -192,7 +192,9 @@ def soak(args: argparse.Namespace, work: Path) -> dict:
         with ApiClient(service.base, key) as client:
             uploader = threading.Thread(target=lambda: summary_box.update(s=upload(client, paths, concurrency=4)))
             uploader.start()
-            next_kill, victim, finished = started + args.kill_every, 0, False
+            # --kill-every 0: no kills, one worker's memory over a long run (issue 18).
+            next_kill = started + args.kill_every if args.kill_every > 0 else float("inf")
+            victim, finished = 0, False
             while time.monotonic() - started < args.timeout:
                 time.sleep(2)
                 now = time.monotonic() - started
@@ -247,7 +249,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=200)
     parser.add_argument("--workers", type=int, default=2, help="worker processes, killed in turn")
-    parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills")
+    parser.add_argument("--kill-every", type=float, default=30, help="seconds between kills; 0: none")
     parser.add_argument("--timeout", type=float, default=7200, help="give up after this many seconds")
     parser.add_argument("--samples", nargs="+", default=[DEFAULT_SAMPLE], help=f"scans of {SAMPLES} to repeat")
     args = parser.parse_args()
@@ -263,7 +265,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print(
         f"{args.documents} documents ({', '.join(args.samples)}), {args.workers} workers of 1 process, "
-        f"kill -9 of one worker every {args.kill_every:.0f} s, default settings"
+        + (f"kill -9 of one worker every {args.kill_every:.0f} s" if args.kill_every > 0 else "no kills")
+        + ", default settings"
     )
     print(f"{'done':>6}{'failed':>8}{'lost':>6}{'dup. fields':>13}{'kills':>7}{'wall s':>9}  finished")
     print(
