@@ -105,6 +105,19 @@ def test_a_seal_on_grey_paper_becomes_that_paper_and_print_reddened_by_jpeg_stay
     assert gray[79:81, 280:320].max() < 110  # the print stays
 
 
+def test_a_pale_seal_in_the_shade_of_a_photo_becomes_that_paper():
+    image = np.full((400, 600, 3), 170, np.uint8)  # paper in a shadow: darker than a scan's
+    cv2.circle(image, (300, 200), 120, (120, 120, 150), 12)  # the ring's pale, blurred rim
+    cv2.circle(image, (300, 200), 120, (90, 90, 160), 4)  # and its clearly red core
+    image[196:200, 150:450] = (40, 40, 60)  # print across the ring
+    gray, red = suppress_red(image)
+    rim = (np.abs(np.hypot(*np.mgrid[-200:200, -300:300]) - 120) <= 5) & (red == 0)
+    rim[190:206] = False
+    assert rim.sum() > 2000
+    assert np.abs(gray[rim].astype(int) - 170).max() <= 3  # the rim is paper, not a grey ring
+    assert gray[197:199, 170:190].max() < 60  # the print stays
+
+
 def test_the_last_three_rows_of_a_table_continued_on_a_page_are_found():
     grid = find_grid(prepare_page(table_page(rows=3)))  # 0.8 inch of table, a fifteenth of the page
     assert grid is not None and grid.rows == 3

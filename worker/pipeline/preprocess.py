@@ -96,8 +96,13 @@ def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     # can look as red as the seal, but not as light). Seal ink and its soft, less red edges
     # become the paper around them.
     seal_ink = float(np.median(gray[red > 0]))
-    near = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))) > 0
-    seal_only = near & (redness > 12) & (r > 165) & (gray >= seal_ink - 35)
+    # A seal's faint parts (a pale, blurred or shaded seal in a photo) lie within a few pixels
+    # of its clearly red ones, are a little red and, in the red channel, nearly as light as
+    # the paper around them: measured against that paper, not against white.
+    near = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (9, 9))) > 0
+    paper_red = _paper_level(r.astype(np.uint8), red > 0).astype(np.float32)
+    light = r > 0.7 * paper_red
+    seal_only = near & (redness > 8) & light & (gray >= seal_ink - 35)
     # Painted as the paper around it, not white: a white seal on grey paper leaves its own
     # outline, which heading detection reads as text.
     return np.where(seal_only, _paper_level(gray, seal_only), gray).astype(np.uint8), red
