@@ -56,6 +56,7 @@ def is_header_row(row: TableRow) -> bool:
     return (fuzz.ratio(label, "统计指标") >= 70 and len(label) <= 6) or value in {"统计数", "数"}
 
 
+@lru_cache(maxsize=1 << 16)  # pure; the alignments score every read label against every row, page after page
 def label_similarity(read: str, indicator: Indicator) -> float:
     """Similarity of a read label to an indicator's label, in [0, 1]."""
     read_norm = normalize_label(read)
