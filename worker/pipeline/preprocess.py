@@ -348,19 +348,18 @@ def _turn_matrix(turn: int, width: int, height: int) -> np.ndarray:
     return np.linalg.inv(forward)
 
 
-def prepare_page(page: PageImage) -> PreparedPage:
+def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPage:
     """Upright, deskew and clean one page; seals are located on the way.
 
     Sideways pages are turned first, then deskewed; upside-down is judged last, on the
     straightened page, from the side the table's wide label column is on. A page whose
-    text layer is trusted is printed straight and unstained: it is only binarised.
+    text layer is trusted is printed straight and unstained: it is only binarised. `gray`:
+    the page's image in grey when the caller made it already (a colour page's is made here,
+    with its red ink taken out).
     """
     if page.text_layer is not None and page.text_layer.trusted:
-        return _prepare_printed(page, page.text_layer)
-    if page.is_color:
-        gray, red = suppress_red(page.image)
-    else:
-        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+        return _prepare_printed(page, page.text_layer, gray)
+    gray, red = _gray_and_red(page, gray)
     ink = binarize(gray, page.dpi)
     paper = paper_mask(gray, page.dpi)
     if paper is not None:
@@ -397,13 +396,16 @@ def prepare_page(page: PageImage) -> PreparedPage:
     )
 
 
-def _prepare_printed(page: PageImage, layer: TextLayer) -> PreparedPage:
+def _gray_and_red(page: PageImage, gray: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if page.is_color:
+        return suppress_red(page.image)
+    return (gray if gray is not None else cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)), None
+
+
+def _prepare_printed(page: PageImage, layer: TextLayer, gray: np.ndarray | None) -> PreparedPage:
     """A digital page as it is (identity transform): no turn, skew or grey-seal search; red
     seal images are still taken out and located."""
-    if page.is_color:
-        gray, red = suppress_red(page.image)
-    else:
-        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+    gray, red = _gray_and_red(page, gray)
     ink = cv2.threshold(gray, _PRINTED_INK_LEVEL, 255, cv2.THRESH_BINARY_INV)[1]  # evenly lit: one level serves
     rules = page.drawn_rules
     return PreparedPage(

@@ -35,6 +35,7 @@ _SAMPLED_RUNS = 2  # runs recognised from the image to check a visible layer's t
 _SAMPLED_RUNS_INVISIBLE = 24  # another tool's OCR is wrong here and there, not throughout
 _AGREEMENT = 0.8  # similarity of a run's recognised text to the layer's for it to agree
 _LONGEST_RUN = 10  # characters of a sampled run: the recogniser's cost grows with a line's width
+_LONGEST_VISIBLE_RUN = 6  # a garbled font garbles every character: a few show it
 _RUN_GAP = 1.2  # a horizontal gap wider than this many character heights ends a run
 
 
@@ -188,14 +189,16 @@ def on_ink(layer: TextLayer, gray: np.ndarray) -> float:
     return inked / len(letters)
 
 
-def sampled_runs(layer: TextLayer, count: int = _SAMPLED_RUNS) -> list[list[LayerChar]]:
+def sampled_runs(
+    layer: TextLayer, count: int = _SAMPLED_RUNS, longest: int = _LONGEST_VISIBLE_RUN
+) -> list[list[LayerChar]]:
     """Short runs spread over the page, half of them with digits (what the tables hold and
     what a wrong OCR layer gets wrong); a long line is taken in pieces of a few characters
     (its numbers, a year in a sentence, are sampled too)."""
     runs = [
         piece
         for run in text_runs(layer.chars, split_gaps=True)
-        for piece in _pieces(run)
+        for piece in _pieces(run, longest)
         if len(_words(_text(piece))) >= 2  # a lone 0 reads as O as well
     ]
     numeric = [run for run in runs if any(c.text.isdigit() for c in run)]
@@ -204,8 +207,8 @@ def sampled_runs(layer: TextLayer, count: int = _SAMPLED_RUNS) -> list[list[Laye
     return picked + _spread(others, count - len(picked))
 
 
-def _pieces(run: list[LayerChar]) -> list[list[LayerChar]]:
-    return [run[i : i + _LONGEST_RUN] for i in range(0, len(run), _LONGEST_RUN)]
+def _pieces(run: list[LayerChar], longest: int) -> list[list[LayerChar]]:
+    return [run[i : i + longest] for i in range(0, len(run), longest)]
 
 
 def _spread(items: list[list[LayerChar]], count: int) -> list[list[LayerChar]]:
@@ -235,7 +238,10 @@ def _proving_runs(layer: TextLayer, gray: np.ndarray, engine: OcrEngine) -> list
     costs the page its OCR)."""
     if on_ink(layer, gray) < _ON_INK:
         return None
-    runs = sampled_runs(layer, _SAMPLED_RUNS_INVISIBLE if layer.invisible else _SAMPLED_RUNS)
+    if layer.invisible:
+        runs = sampled_runs(layer, _SAMPLED_RUNS_INVISIBLE, _LONGEST_RUN)
+    else:
+        runs = sampled_runs(layer, _SAMPLED_RUNS, _LONGEST_VISIBLE_RUN)
     if not runs:
         return None
     reads = engine.recognize([_crop(gray, _span(run)) for run in runs])
