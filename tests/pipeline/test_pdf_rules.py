@@ -81,6 +81,15 @@ def test_stroked_lines_thin_filled_bars_and_outlined_boxes_are_rules():
     assert (box_top.start, box_top.end) == pytest.approx((120.0, 180.0), abs=1.5)
 
 
+def test_pieces_of_one_path_keep_the_gap_between_them():
+    rules = _rules_of(b"0 G 1 w 10 100 m 60 100 l 120 100 m 190 100 l S")
+    assert rules is not None
+    assert [(r.horizontal, r.position, r.start, r.end) for r in rules] == [
+        (True, 100.0, 10.0, 60.0),
+        (True, 100.0, 120.0, 190.0),
+    ]
+
+
 @pytest.mark.parametrize(
     "content",
     [

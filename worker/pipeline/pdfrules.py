@@ -84,8 +84,11 @@ class _PathReader:
         if not (stroked or (filled and self._is_ink(obj, c.FPDFPageObj_GetFillColor))):
             return []
         thickness = self._stroke_width(obj) if stroked else 0.0
-        bar = self._thin_bounds(obj, thickness)
-        if bar is not None:  # one rule (most paths are): its points need not be read one by one
+        # One line stroked, or one box filled (most paths): a thin one is a rule, its points
+        # need not be read one by one. Several pieces in a thin band may leave gaps: read.
+        single = c.FPDFPath_CountSegments(obj) <= (2 if stroked else 5)
+        bar = self._thin_bounds(obj, thickness) if single else None
+        if bar is not None:
             return [bar]
         subpaths = self._subpaths(obj, self._matrix(obj))
         if filled:
