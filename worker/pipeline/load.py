@@ -204,19 +204,22 @@ def _render(page, scale: float) -> np.ndarray:  # type: ignore[no-untyped-def]
     """The page drawn into an array of our own, in BGR (pdfium's order and OpenCV's): into
     a bitmap of pdfium's making, zero-filled first and copied out after, a page took twice
     as long."""
+    import pypdfium2.raw as pdfium_c
     from pypdfium2 import PdfBitmap
 
     arrays: list[np.ndarray] = []
 
     def into_array(width: int, height: int, format: int, rev_byteorder: bool = False) -> PdfBitmap:
+        if format != pdfium_c.FPDFBitmap_BGR or rev_byteorder:  # not asked for: pdfium's own, copied below
+            return PdfBitmap.new_native(width, height, format, rev_byteorder)
         array = np.empty((height, width, 3), np.uint8)
         arrays.append(array)
         buffer = (ctypes.c_ubyte * array.size).from_buffer(array)
         return PdfBitmap.new_native(width, height, format, rev_byteorder, buffer=buffer)
 
     bitmap = page.render(scale=scale, grayscale=False, bitmap_maker=into_array)
-    if bitmap.n_channels != 3 or bitmap.rev_byteorder:  # pdfium chose another format: taken as it is
-        return np.ascontiguousarray(bitmap.to_numpy()[:, :, :3]).copy()
+    if not arrays:
+        return np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
     bitmap.close()
     return arrays[0]
 

@@ -84,10 +84,6 @@ class TextLayer:
         ]
 
 
-def _centre(char: LayerChar) -> tuple[float, float]:
-    return (char.box[0] + char.box[2]) / 2, (char.box[1] + char.box[3]) / 2
-
-
 def _text(chars: Sequence[LayerChar]) -> str:
     return "".join(c.text for c in chars)
 
@@ -147,16 +143,14 @@ def extract_layer(textpage, scale: float, page_height_pt: float, pdfium_c) -> Te
             continue
         text_object = pdfium_c.FPDFText_GetTextObject(raw, index)
         key = ctypes.cast(text_object, ctypes.c_void_p).value
-        if key is None or key not in objects:
+        facts = objects.get(key) if key is not None else None
+        if facts is None:
             pdfium_c.FPDFText_GetFontInfo(raw, index, font_name, len(font_name), ctypes.byref(font_flags))
             mode = pdfium_c.FPDFTextObj_GetTextRenderMode(text_object)
-            found = (font_name.value.decode("latin-1"), mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE)
-            if key is None:
-                font, hidden = found
-            else:
-                objects[key] = found
-        if key is not None:
-            font, hidden = objects[key]
+            facts = (font_name.value.decode("latin-1"), mode == pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE)
+            if key is not None:
+                objects[key] = facts
+        font, hidden = facts
         pixel_box = (
             left.value * scale,
             (page_height_pt - top.value) * scale,
