@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -26,6 +26,7 @@ _MARKERS: list[tuple[str, re.Pattern[str]]] = [
 MarkerKind = Literal["section", "item", "sub", "of_which", "none"]
 
 
+@lru_cache(maxsize=1 << 16)  # pure; label matching splits the same few hundred labels again and again
 def split_marker(label: str) -> tuple[MarkerKind, str, str]:
     """Split a label into (marker kind, marker text, rest): '1.当面申请数' → ('sub', '1.', '当面申请数')."""
     label = label.strip()

@@ -11,10 +11,11 @@ import pytest
 
 import worker.pipeline.extract as extract_module
 from fixtures.digital import generate_digital_document
+from tests.conftest import SAMPLES
 from worker.pipeline.load import open_document
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.readers import Stopwatch
-from worker.pipeline.textlayer import LayerChar, LayerCheck, TextLayer, agrees_with_image
+from worker.pipeline.textlayer import LayerChar, LayerCheck, TextLayer, agrees_with_image, sampled_runs
 
 SEED = 3  # GK2008 document 0 of this seed is consistent (every field accepted)
 NEGATIVE_SEED = 5150  # its GK2019 document 1 prints changes below zero (−19, −39, −50)
@@ -63,6 +64,7 @@ def documents(tmp_path_factory) -> Path:  # type: ignore[no-untyped-def]
     generate_digital_document(SEED, 0, out, "GK2008", "digital")
     generate_digital_document(SEED, 0, out, "GK2021", "digital")
     generate_digital_document(NEGATIVE_SEED, 1, out, "GK2019", "digital")
+    generate_digital_document(SEED, 0, out, "FJ2009", "digital")
     generate_digital_document(SEED, 0, out, "GK2008", "searchable_scan")
     generate_digital_document(SEED, 0, out, "GK2008", "wrong_ocr_layer")
     return out
@@ -74,7 +76,9 @@ def _gt(out: Path, stem: str) -> dict:
     return json.loads((out / "gt" / f"{stem}.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("stem", ["digital_gk2008_001", "digital_gk2021_001", "digital_gk2019_002"])
+@pytest.mark.parametrize(
+    "stem", ["digital_gk2008_001", "digital_gk2021_001", "digital_gk2019_002", "digital_fj2009_001"]
+)
 def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_ocr, stem):
     extractor, checks = no_ocr
     gt = _gt(documents, stem)
@@ -83,6 +87,7 @@ def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_
     assert {f.code: f.value for f in result.fields} == gt["fields"]
     assert (result.report.unit_name, result.report.year) == (gt["unit_name"], gt["year"])
     assert checks.calls == 1  # page 1 proves the document's one font; later pages need no OCR
+    assert result.template is not None and result.template.id == gt.get("template", "GK2008")
     if stem.startswith("digital_gk2008"):
         assert not gt["details"]["inconsistencies"]
         assert [f.code for f in result.fields if f.status != "accepted"] == []
@@ -139,6 +144,23 @@ def test_pages_under_a_wrong_ocr_layer_are_read_by_ocr(documents, extractor):
     pages = _gt(documents, "wrong_ocr_layer_gk2008_001")["pages"]
     assert tables and sources == dict.fromkeys(range(1, pages + 1), "ocr")  # the narrative's year is misread too
     assert all(tp.prepared.text_layer is None for tp in tables)
+
+
+def test_a_scan_without_a_text_layer_is_read_by_ocr(extractor):
+    sources: dict[int, str] = {}
+    with open_document(SAMPLES / "gk2021.pdf", extractor.settings.limits) as document:
+        tables, _ = extractor._scan_pages(document, Stopwatch(), sources)
+    assert tables and set(sources.values()) == {"ocr"}
+    assert all(tp.prepared.text_layer is None and tp.prepared.drawn_rules is None for tp in tables)
+
+
+def test_a_visible_layer_is_checked_on_a_short_run_with_digits_and_one_without(documents, extractor):
+    with open_document(documents / "digital_gk2008_001.pdf", extractor.settings.limits) as document:
+        layer = document.page(1).text_layer
+    assert layer is not None and not layer.invisible
+    runs = [[c.text for c in run] for run in sampled_runs(layer)]
+    assert len(runs) == 2 and all(2 <= len(run) <= 6 for run in runs)
+    assert [any(ch.isdigit() for ch in run) for run in runs] == [True, False]
 
 
 def test_a_layer_on_blank_paper_is_not_believed(extractor):

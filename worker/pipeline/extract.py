@@ -20,6 +20,7 @@ from functools import partial
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from docextract import __version__
 from docextract.settings import Settings, get_settings
@@ -127,9 +128,10 @@ class Extractor:
                 assert first is not None  # a document has a page (load refuses an empty one)
                 return found, first
             with clock.stage("prepare"):
-                page = _checked(page, layers)
+                gray = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY) if page.text_layer is not None else None
+                page = _checked(page, layers, gray)
                 sources[page.number] = "text_layer" if page.text_layer is not None else "ocr"
-                prepared = prepare_page(page)
+                prepared = prepare_page(page, gray)
             first = first or prepared
             with clock.stage("find_tables"):
                 grid = find_grid(prepared)
@@ -230,11 +232,12 @@ def _report_info(report: ReportDecision, heading: PageRegion | None) -> ReportIn
     )
 
 
-def _checked(page: PageImage, layers: LayerCheck) -> PageImage:
-    """The page with its text layer trusted when it agrees with the image, else without it."""
+def _checked(page: PageImage, layers: LayerCheck, gray: np.ndarray | None) -> PageImage:
+    """The page with its text layer trusted when it agrees with the image (`gray`, the page
+    in grey), else without it."""
     layer = page.text_layer
     if layer is None:
         return page
-    if layers.trusted(layer, cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)):
+    if gray is not None and layers.trusted(layer, gray):
         return replace(page, text_layer=replace(layer, trusted=True))
     return replace(page, text_layer=None)

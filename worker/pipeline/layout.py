@@ -16,7 +16,7 @@ import cv2
 import layoutparser as lp
 import numpy as np
 
-from worker.pipeline.preprocess import PreparedPage, RuleStrokes, Stroke, rule_strokes
+from worker.pipeline.preprocess import PreparedPage, RuleStrokes, Stroke
 
 COLUMN_ROLES = ("label", "unit", "value")
 SHORT_TABLE_INCH = 0.25  # a header row and one row of data are taller than this
@@ -63,6 +63,9 @@ class TableGrid:
 def _fit_strokes(strokes: tuple[Stroke, ...], horizontal: bool) -> list[FittedLine]:
     lines = []
     for stroke in strokes:
+        if stroke.solid:  # the fit through a full box, without its thousands of points
+            lines.append(_solid_line(stroke, horizontal))
+            continue
         xs, ys = stroke.points()
         along, across = (xs, ys) if horizontal else (ys, xs)
         if len(along) > 4000:
@@ -71,6 +74,12 @@ def _fit_strokes(strokes: tuple[Stroke, ...], horizontal: bool) -> list[FittedLi
         slope, offset = np.polyfit(along.astype(np.float64), across.astype(np.float64), 1)
         lines.append(FittedLine(float(slope), float(offset), float(along.min()), float(along.max())))
     return lines
+
+
+def _solid_line(stroke: Stroke, horizontal: bool) -> FittedLine:
+    if horizontal:
+        return FittedLine(0.0, stroke.y + (stroke.height - 1) / 2, float(stroke.x), float(stroke.x + stroke.width - 1))
+    return FittedLine(0.0, stroke.x + (stroke.width - 1) / 2, float(stroke.y), float(stroke.y + stroke.height - 1))
 
 
 def _rules(
@@ -159,7 +168,7 @@ def find_grid(page: PreparedPage) -> TableGrid | None:
     rules across the number columns) is what tells a table from text or a page border."""
     grid = _grid(page, page.strokes, page.dpi * 0.6)
     if grid is None:
-        short = rule_strokes(page.ink, page.dpi, vertical_inch=SHORT_TABLE_INCH)
+        short = page.strokes_down_to(SHORT_TABLE_INCH)
         grid = _grid(page, short, page.dpi * SHORT_TABLE_INCH)
     return grid
 

@@ -7,6 +7,7 @@ rendered. Pages are decoded on demand so a long document never sits in memory wh
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import re
@@ -22,6 +23,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from docextract.settings import LimitSettings
 from models.schemas import SourceInfo
 from worker.pipeline.errors import InputError
+from worker.pipeline.pdfrules import DrawnRule, drawn_rules
 from worker.pipeline.textlayer import TextLayer, extract_layer
 
 Kind = Literal["pdf", "tiff", "png", "jpeg"]
@@ -39,6 +41,8 @@ class PageImage:
     dpi: float
     is_color: bool
     text_layer: TextLayer | None = field(default=None, repr=False)  # a PDF page's text, page pixels
+    # The rules a PDF page with visible text draws as vector paths (None: drawn otherwise, or not a PDF)
+    drawn_rules: tuple[DrawnRule, ...] | None = field(default=None, repr=False)
 
     @property
     def size(self) -> tuple[int, int]:
@@ -165,10 +169,11 @@ class Document:
             return _to_page_image(number, pil, px_w / (width_pt / 72.0))
         scale = _RENDER_DPI / 72.0
         self._check_pixels(int(width_pt * scale), int(height_pt * scale))
-        bgr = page.render(scale=scale, grayscale=False).to_numpy().copy()  # pdfium renders BGR: OpenCV's order
+        bgr = _render(page, scale)
         # A turned page's text boxes are in its unturned space: such a page is read as an image.
         layer = extract_layer(page.get_textpage(), scale, height_pt, pdfium_c) if page.get_rotation() == 0 else None
-        return PageImage(number, bgr, float(_RENDER_DPI), _has_colour(bgr), layer)
+        rules = drawn_rules(page, scale, height_pt, pdfium_c) if layer is not None and not layer.invisible else None
+        return PageImage(number, bgr, float(_RENDER_DPI), _has_colour(bgr), layer, rules)
 
     def _image_page(self, index: int) -> tuple[Image.Image, float]:
         assert self._image is not None
@@ -195,8 +200,34 @@ class Document:
         self.close()
 
 
+def _render(page, scale: float) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The page drawn into an array of our own, in BGR (pdfium's order and OpenCV's): into
+    a bitmap of pdfium's making, zero-filled first and copied out after, a page took twice
+    as long."""
+    import pypdfium2.raw as pdfium_c
+    from pypdfium2 import PdfBitmap
+
+    arrays: list[np.ndarray] = []
+
+    def into_array(width: int, height: int, format: int, rev_byteorder: bool = False) -> PdfBitmap:
+        if format != pdfium_c.FPDFBitmap_BGR or rev_byteorder:  # not asked for: pdfium's own, copied below
+            return PdfBitmap.new_native(width, height, format, rev_byteorder)
+        array = np.empty((height, width, 3), np.uint8)
+        arrays.append(array)
+        buffer = (ctypes.c_ubyte * array.size).from_buffer(array)
+        return PdfBitmap.new_native(width, height, format, rev_byteorder, buffer=buffer)
+
+    bitmap = page.render(scale=scale, grayscale=False, bitmap_maker=into_array)
+    if not arrays:
+        return np.ascontiguousarray(bitmap.to_numpy()[:, :, :3])
+    bitmap.close()
+    return arrays[0]
+
+
 def _single_scanned_image(page, pdfium_c):  # type: ignore[no-untyped-def]
     """The page's only content when it is one upright image covering the page, else None."""
+    if pdfium_c.FPDFPage_CountObjects(page.raw) != 1:  # a vector page: its objects not listed one by one
+        return None
     objects = list(page.get_objects(max_depth=2))
     images = [o for o in objects if o.type == pdfium_c.FPDF_PAGEOBJ_IMAGE]
     if len(images) != 1 or len(objects) != 1:
@@ -219,8 +250,9 @@ def _to_page_image(number: int, pil: Image.Image, dpi: float) -> PageImage:
 
 def _has_colour(bgr: np.ndarray) -> bool:
     """True when some pixels are clearly coloured (a grey scan saved as RGB is not)."""
-    small = bgr[::8, ::8].astype(np.int16)
-    spread = small.max(axis=2) - small.min(axis=2)
+    small = bgr[::8, ::8]
+    b, g, r = small[..., 0], small[..., 1], small[..., 2]  # three channels compared, not reduced over an axis
+    spread = np.maximum(np.maximum(b, g), r) - np.minimum(np.minimum(b, g), r)  # (ten times faster)
     return bool((spread > 40).mean() > 0.0005)
 
 

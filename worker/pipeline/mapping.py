@@ -56,6 +56,7 @@ def is_header_row(row: TableRow) -> bool:
     return (fuzz.ratio(label, "统计指标") >= 70 and len(label) <= 6) or value in {"统计数", "数"}
 
 
+@lru_cache(maxsize=1 << 16)  # pure; the alignments score every read label against every row, page after page
 def label_similarity(read: str, indicator: Indicator) -> float:
     """Similarity of a read label to an indicator's label, in [0, 1]."""
     read_norm = normalize_label(read)
@@ -139,27 +140,37 @@ def align(gains: np.ndarray, skip_item: float, skip_slot: np.ndarray) -> dict[in
     rows, in catalogue order): slot index → item index, maximising the summed gain of
     matched pairs less the costs of skipped items and of skipped slots (per slot)."""
     n, m = gains.shape
-    score = np.zeros((n + 1, m + 1))
-    score[1:, 0] = skip_item * np.arange(1, n + 1)
-    score[0, 1:] = np.cumsum(skip_slot)
-    move = np.zeros((n + 1, m + 1), dtype=np.int8)  # 0 match, 1 skip item, 2 skip slot
-    move[1:, 0], move[0, 1:] = 1, 2
+    # Python floats and lists: the recurrence visits every cell one by one, where numpy's
+    # per-element indexing and argmax cost more than the arithmetic (same float64 sums).
+    gain, skip_slots = gains.tolist(), [float(v) for v in skip_slot]
+    skip_item = float(skip_item)
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    move = [[0] * (m + 1) for _ in range(n + 1)]  # 0 match, 1 skip item, 2 skip slot
     for i in range(1, n + 1):
+        score[i][0], move[i][0] = skip_item * i, 1
+    for j in range(1, m + 1):
+        score[0][j], move[0][j] = score[0][j - 1] + skip_slots[j - 1], 2
+    for i in range(1, n + 1):
+        above, row, gain_row, moves = score[i - 1], score[i], gain[i - 1], move[i]
         for j in range(1, m + 1):
-            options = (
-                score[i - 1, j - 1] + gains[i - 1, j - 1],
-                score[i - 1, j] + skip_item,
-                score[i, j - 1] + skip_slot[j - 1],
+            match, skip_row, skip_code = (
+                above[j - 1] + gain_row[j - 1],
+                above[j] + skip_item,
+                row[j - 1] + skip_slots[j - 1],
             )
-            best = int(np.argmax(options))
-            score[i, j], move[i, j] = options[best], best
+            if match >= skip_row and match >= skip_code:  # the first best, as argmax takes it
+                row[j], moves[j] = match, 0
+            elif skip_row >= skip_code:
+                row[j], moves[j] = skip_row, 1
+            else:
+                row[j], moves[j] = skip_code, 2
     matched: dict[int, int] = {}
     i, j = n, m
     while i > 0 or j > 0:
-        if move[i, j] == 0:
+        if move[i][j] == 0:
             matched[j - 1] = i - 1
             i, j = i - 1, j - 1
-        elif move[i, j] == 1:
+        elif move[i][j] == 1:
             i -= 1
         else:
             j -= 1

@@ -95,9 +95,12 @@ def _segments(strokes: tuple[Stroke, ...], horizontal: bool, min_length: float) 
         x, y, w, h = stroke.x, stroke.y, stroke.width, stroke.height
         if (w if horizontal else h) < min_length:
             continue
+        start, end = (x, x + w) if horizontal else (y, y + h)
+        if stroke.solid:  # a full box: its pixels' median is its middle
+            found.append((y + (h - 1) / 2 if horizontal else x + (w - 1) / 2, float(start), float(end)))
+            continue
         xs, ys = stroke.points()
         across = ys if horizontal else xs
-        start, end = (x, x + w) if horizontal else (y, y + h)
         found.append((float(np.median(across)), float(start), float(end)))
     return found
 
@@ -202,8 +205,8 @@ def _table(page: int, bands: list[tuple[Rule, Rule, list[Rule]]], tolerance: flo
         if not columns or x - columns[-1] > tolerance:
             columns.append(x)
 
-    def column_index(x: float) -> int:
-        return int(np.argmin([abs(x - c) for c in columns]))
+    def column_index(x: float) -> int:  # the nearest column (the first of two as near)
+        return min(range(len(columns)), key=lambda i: abs(x - columns[i]))
 
     open_cells: dict[tuple[int, int], MatrixCell] = {}  # cells still open at the band above
     cells: list[MatrixCell] = []

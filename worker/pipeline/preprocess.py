@@ -9,6 +9,7 @@ matrix so that boxes can be reported in the original page's pixels.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -16,6 +17,7 @@ import cv2
 import numpy as np
 
 from worker.pipeline.load import PageImage
+from worker.pipeline.pdfrules import DrawnRule, printed
 from worker.pipeline.textlayer import TextLayer
 
 _SKEW_RANGE = 5.0  # degrees, either way
@@ -40,6 +42,7 @@ class Stroke:
     width: int
     height: int
     pixels: np.ndarray = field(repr=False)  # bool, height × width
+    solid: bool = False  # every pixel of the box (a PDF's own rule): its centre line is its middle
 
     def points(self) -> tuple[np.ndarray, np.ndarray]:
         """Page x and y of the stroke's pixels, row by row."""
@@ -67,12 +70,20 @@ class PreparedPage:
     skew: float  # degrees removed
     found_strokes: RuleStrokes | None = field(default=None, repr=False)  # as `prepare_page` found them
     text_layer: TextLayer | None = field(default=None, repr=False)  # trusted only: cells are read from it
+    drawn_rules: tuple[DrawnRule, ...] | None = field(default=None, repr=False)  # a digital page's, checked printed
 
     @cached_property
     def strokes(self) -> RuleStrokes:
         """The ruled strokes of `ink`, found once: the orientation check and both table
         finders read them (labelling the masks' pieces was a good part of a page's time)."""
-        return self.found_strokes or rule_strokes(self.ink, self.dpi)
+        return self.found_strokes or self.strokes_down_to(RULE_INCH)
+
+    def strokes_down_to(self, vertical_inch: float) -> RuleStrokes:
+        """The ruled strokes with verticals down to `vertical_inch` long: the PDF's own
+        rules where the page has them, else found on `ink`."""
+        if self.drawn_rules is not None:
+            return drawn_strokes(self.drawn_rules, self.dpi, vertical_inch)
+        return rule_strokes(self.ink, self.dpi, vertical_inch)
 
     def original_box(self, box: tuple[float, float, float, float]) -> list[float]:
         """Map a box of this prepared page to the original page's pixels."""
@@ -197,6 +208,65 @@ def rule_strokes(ink: np.ndarray, dpi: float, vertical_inch: float = RULE_INCH) 
     return RuleStrokes(_strokes(horizontal), _strokes(vertical))
 
 
+def drawn_strokes(rules: tuple[DrawnRule, ...], dpi: float, vertical_inch: float = RULE_INCH) -> RuleStrokes:
+    """The strokes `rule_strokes` finds on a rendered page, from the rules the PDF draws.
+    As `line_masks` widens the ink across a rule, rules a few pixels apart (a table drawn
+    cell by cell outlines each cell's box) are one line, and a rule's pieces meeting across
+    a crossing rule's width are one stroke; strokes shorter than a rule are left out, and
+    the rest joined over the breaks `line_masks` bridges."""
+    widen = max(int(dpi * 0.02), 1) * 2 + 1
+    bridge = max(int(dpi * 0.04), 3) * 3
+    horizontal = [r for r in rules if r.horizontal]
+    vertical = [r for r in rules if not r.horizontal]
+    return RuleStrokes(
+        _drawn(horizontal, True, max(int(dpi * RULE_INCH), 20), widen, bridge),
+        _drawn(vertical, False, max(int(dpi * vertical_inch), 10), widen, bridge),
+    )
+
+
+def _drawn(rules: list[DrawnRule], horizontal: bool, min_length: int, widen: int, bridge: int) -> tuple[Stroke, ...]:
+    strokes = []
+    for line in _lines(rules, widen):
+        touching = _joined([(r.position, r.start, r.end, r.width) for r in line], widen)
+        for position, start, end, thickness in _joined([p for p in touching if p[2] - p[1] >= min_length], bridge):
+            across = max(round(thickness), 1)
+            top, along = round(position - across / 2), math.floor(start)
+            length = math.ceil(end) - along + 1
+            height, width = (across, length) if horizontal else (length, across)
+            x, y = (along, top) if horizontal else (top, along)
+            strokes.append(Stroke(x, y, width, height, np.ones((height, width), bool), solid=True))
+    return tuple(sorted(strokes, key=lambda s: (s.y, s.x)))
+
+
+def _lines(rules: list[DrawnRule], widen: int) -> list[list[DrawnRule]]:
+    """Rules grouped by the line they lie on: positions less than `widen` apart."""
+    lines: list[list[DrawnRule]] = []
+    for rule in sorted(rules, key=lambda r: r.position):
+        if lines and rule.position - lines[-1][-1].position < widen:
+            lines[-1].append(rule)
+        else:
+            lines.append([rule])
+    return lines
+
+
+Piece = tuple[float, float, float, float]  # position, start, end, thickness
+
+
+def _joined(pieces: list[Piece], gap: float) -> list[Piece]:
+    """Pieces of one line joined where less than `gap` apart: the position weighed by length,
+    the thickest piece's thickness kept."""
+    joined: list[Piece] = []
+    for piece in sorted(pieces, key=lambda p: p[1]):
+        if joined and piece[1] <= joined[-1][2] + gap:
+            position, start, end, thickness = joined[-1]
+            weight, added = end - start, piece[2] - piece[1]
+            position = (position * weight + piece[0] * added) / max(weight + added, 1e-9)
+            joined[-1] = (position, start, max(end, piece[2]), max(thickness, piece[3]))
+        else:
+            joined.append(piece)
+    return joined
+
+
 def _strokes(mask: np.ndarray) -> tuple[Stroke, ...]:
     """The mask's 8-connected pieces, labelled within the box round them (a page's rules
     leave most of the mask empty, and labelling scans every pixel). The box starts on an
@@ -283,19 +353,18 @@ def _turn_matrix(turn: int, width: int, height: int) -> np.ndarray:
     return np.linalg.inv(forward)
 
 
-def prepare_page(page: PageImage) -> PreparedPage:
+def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPage:
     """Upright, deskew and clean one page; seals are located on the way.
 
     Sideways pages are turned first, then deskewed; upside-down is judged last, on the
     straightened page, from the side the table's wide label column is on. A page whose
-    text layer is trusted is printed straight and unstained: it is only binarised.
+    text layer is trusted is printed straight and unstained: it is only binarised. `gray`:
+    the page's image in grey when the caller made it already (a colour page's is made here,
+    with its red ink taken out).
     """
     if page.text_layer is not None and page.text_layer.trusted:
-        return _prepare_printed(page, page.text_layer)
-    if page.is_color:
-        gray, red = suppress_red(page.image)
-    else:
-        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+        return _prepare_printed(page, page.text_layer, gray)
+    gray, red = _gray_and_red(page, gray)
     ink = binarize(gray, page.dpi)
     paper = paper_mask(gray, page.dpi)
     if paper is not None:
@@ -332,23 +401,29 @@ def prepare_page(page: PageImage) -> PreparedPage:
     )
 
 
-def _prepare_printed(page: PageImage, layer: TextLayer) -> PreparedPage:
+def _gray_and_red(page: PageImage, gray: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    if page.is_color:
+        return suppress_red(page.image)
+    return (gray if gray is not None else cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY)), None
+
+
+def _prepare_printed(page: PageImage, layer: TextLayer, gray: np.ndarray | None) -> PreparedPage:
     """A digital page as it is (identity transform): no turn, skew or grey-seal search; red
     seal images are still taken out and located."""
-    if page.is_color:
-        gray, red = suppress_red(page.image)
-    else:
-        gray, red = cv2.cvtColor(page.image, cv2.COLOR_BGR2GRAY), None
+    gray, red = _gray_and_red(page, gray)
+    ink = cv2.threshold(gray, _PRINTED_INK_LEVEL, 255, cv2.THRESH_BINARY_INV)[1]  # evenly lit: one level serves
+    rules = page.drawn_rules
     return PreparedPage(
         number=page.number,
         gray=gray,
-        ink=cv2.threshold(gray, _PRINTED_INK_LEVEL, 255, cv2.THRESH_BINARY_INV)[1],  # evenly lit: one level serves
+        ink=ink,
         to_original=np.eye(3),
         dpi=page.dpi,
         seals=_red_seals(red, page.dpi) if red is not None else (),
         rotation=0,
         skew=0.0,
         text_layer=layer,
+        drawn_rules=rules if rules is not None and printed(rules, ink) else None,
     )
 
 
