@@ -59,22 +59,41 @@ def is_header_row(row: TableRow) -> bool:
 @lru_cache(maxsize=1 << 16)  # pure; the alignments score every read label against every row, page after page
 def label_similarity(read: str, indicator: Indicator) -> float:
     """Similarity of a read label to an indicator's label, in [0, 1]."""
-    read_norm = normalize_label(read)
+    read_norm, marker, rest = _read_parts(read)
     if not read_norm:
         return 0.0
-    _, marker, rest = split_marker(read_norm)
-    wordings = [(indicator.label, indicator.text), *((a, split_marker(a)[2]) for a in indicator.alternates)]
+    wordings, indicator_marker = _indicator_parts(indicator)
     similarity = max(_wording_similarity(read_norm, rest, label, text) for label, text in wordings)
-    if marker and indicator.marker and normalize_label(marker)[:-1] == normalize_label(indicator.marker)[:-1]:
+    if marker is not None and indicator_marker is not None and marker == indicator_marker:
         similarity = min(1.0, similarity + 0.05)
     return similarity
 
 
+# Both are pure and asked for every (read, indicator) pair the alignment scores: a read's
+# parts and an indicator's normalized wordings are worked out once.
+@lru_cache(maxsize=1 << 14)
+def _read_parts(read: str) -> tuple[str, str | None, str]:
+    """The read normalized, its numbering (normalized, without its last character: 一、 and
+    一. are one marker; None when it has none) and the rest."""
+    read_norm = normalize_label(read)
+    _, marker, rest = split_marker(read_norm)
+    return read_norm, normalize_label(marker)[:-1] if marker else None, rest
+
+
+@lru_cache(maxsize=4096)
+def _indicator_parts(indicator: Indicator) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """An indicator's wordings (label, text without numbering), normalized, and its numbering
+    as `_read_parts` gives it (None when it has none)."""
+    wordings = [(indicator.label, indicator.text), *((a, split_marker(a)[2]) for a in indicator.alternates)]
+    marker = normalize_label(indicator.marker)[:-1] if indicator.marker else None
+    return tuple((normalize_label(label), normalize_label(text)) for label, text in wordings), marker
+
+
 def _wording_similarity(read: str, rest: str, label: str, text: str) -> float:
-    """`read` against a label in full, and `rest` (the read without its numbering) against
-    the label's `text` without numbering (a little less: the numbering says something too)."""
-    full = fuzz.ratio(read, normalize_label(label)) / 100
-    return max(full, fuzz.ratio(rest, normalize_label(text)) / 100 * 0.95)
+    """`read` against a normalized label in full, and `rest` (the read without its numbering)
+    against the label's `text` without numbering (a little less: the numbering says something too)."""
+    full = fuzz.ratio(read, label) / 100
+    return max(full, fuzz.ratio(rest, text) / 100 * 0.95)
 
 
 def is_catalogue_label(read: str, catalogue: Catalogue, aliases: Mapping[str, str] | None = None) -> bool:
