@@ -117,6 +117,38 @@ def test_table_4_values_split_into_three_groups_under_their_headers():
     assert mapping.matches["GK2021-4.review@total"].similarity == 1.0
 
 
+LEAVES = ["结果维持", "结果纠正", "其他结果", "尚未审结", "总计"]
+
+
+def test_table_4_values_under_their_column_headers_are_sure_and_an_empty_ruled_column_is_no_column():
+    headed = [
+        ["", ("行政复议", 5), ("未经复议直接起诉", 5), ("复议后起诉", 5)],
+        ["", *LEAVES * 3],
+        ["", *TABLE_4[1]],  # an empty column printed before the values
+    ]
+    mapping = map_matrix([_table(headed, page=4)], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-4.review@upheld") == "10"
+    assert _value(mapping, "GK2021-4.suit_after_review@total") == "6"
+    assert {m.similarity for m in mapping.matches.values()} == {1.0}
+
+
+def test_table_4_values_shifted_from_their_column_headers_are_unsure():
+    """A rule lost between two values (one cell under 结果维持 and 结果纠正, one number read)
+    and a column before the values: 15 cells again, each one column off its header."""
+    shifted = [
+        ["", ("行政复议", 5), ("未经复议直接起诉", 5), ("复议后起诉", 5)],
+        ["", *LEAVES * 3],
+        ["7", ("10", 2), "0", "0", "11", "2", "0", "0", "0", "2", "5", "0", "1", "0", "6"],
+    ]
+    mapping = map_matrix([_table(shifted, page=4)], load_matrix_catalogue("GK2021"))
+    unsure = {code for code, m in mapping.matches.items() if m.similarity < 0.62}
+    # the value under the empty header, the one under two headers, and every one of the
+    # group the shift ran through
+    assert {"GK2021-4.review@upheld", "GK2021-4.review@corrected"} <= unsure
+    for code in ("GK2021-4.review@other", "GK2021-4.review@pending", "GK2021-4.review@total"):
+        assert code in unsure, code
+
+
 def test_table_4_printed_as_two_tables_is_read_in_print_order():
     review = _table([[("行政复议", 5)], ["10", "1", "0", "0", "11"]], page=4)
     suits = _table(

@@ -3,7 +3,7 @@ from dataclasses import replace
 from docextract.settings import RoutingSettings
 from models.schemas import FieldStatus
 from worker.pipeline.gazetteer import Gazetteer
-from worker.pipeline.metadata import Metadata, parse_heading, parse_title, with_title
+from worker.pipeline.metadata import Metadata, parse_heading, parse_title, with_seals, with_title
 from worker.pipeline.ocr import DetectedLine, TextRead
 from worker.pipeline.reasons import Reason
 from worker.pipeline.report_trust import abbreviates, decide_report, decide_unit, decide_year
@@ -150,3 +150,29 @@ def test_a_unit_a_reviewer_taught_corroborates_a_sealed_read_as_the_gazetteer_wo
     unit = decide_unit(sealed, taught, THRESHOLDS)
     assert (unit.value, unit.status, unit.reasons) == ("余姚市统计局", FieldStatus.accepted, [Reason.SEAL_OVER_HEADING])
     assert NONE_KNOWN.with_units(()) is NONE_KNOWN and not NONE_KNOWN.knows("余姚市统计局")
+
+
+def test_a_seal_over_a_titles_unit_name_sends_the_matrix_forms_unit_to_review_unless_known():
+    """A 2019+ report's unit is read from its title, an FJ2009 table page's from the lines over
+    the table (the matrix reader's heading): a seal over either is recorded as over the list
+    form's unit line, and the name is reviewed unless another source corroborates it."""
+    lines = [line("余姚市财政局", 500, 200, 400, 40), line("2019年政府信息公开工作年度报告", 300, 260, 800, 40)]
+    read_title = parse_title(lines)
+    assert read_title.unit_box is not None and read_title.year_box is not None
+    seal_over_name = (550.0, 60.0, 850.0, 360.0)
+    seal_beside = (1400.0, 600.0, 1700.0, 900.0)
+    sealed = with_seals(read_title, [seal_over_name])
+    assert sealed.unit_sealed and not with_seals(read_title, [seal_beside]).unit_sealed
+    unit = decide_unit(sealed, NONE_KNOWN, THRESHOLDS)
+    assert (unit.value, unit.status, unit.reasons) == ("余姚市财政局", FieldStatus.review, [Reason.SEAL_OVER_HEADING])
+    known = decide_unit(sealed, Gazetteer.of(["余姚市财政局"]), THRESHOLDS)
+    assert (known.status, known.reasons) == (FieldStatus.accepted, [Reason.SEAL_OVER_HEADING])
+    assert decide_unit(with_seals(read_title, [seal_beside]), NONE_KNOWN, THRESHOLDS).status == FieldStatus.accepted
+
+
+def test_a_seal_over_the_unit_line_of_a_heading_read_by_the_matrix_reader_is_recorded():
+    unit_line = line("填报单位（盖章）：福州市鼓楼区档案局", 80, 940, 600)
+    heading = parse_heading([unit_line, line("（2011年度）", 500, 880)])
+    sealed = with_seals(heading, [(300.0, 850.0, 600.0, 1150.0)])
+    assert sealed.unit_sealed
+    assert decide_unit(sealed, NONE_KNOWN, THRESHOLDS).status == FieldStatus.review

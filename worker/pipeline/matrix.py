@@ -235,6 +235,12 @@ def _table(page: int, bands: list[tuple[Rule, Rule, list[Rule]]], tolerance: flo
 CellReads = dict[MatrixCell, CellRead]
 
 
+def cell_crop(page: PreparedPage, cell: MatrixCell) -> np.ndarray:
+    """The cell's inside as printed (grey, not cleaned), its rules cut away."""
+    inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
+    return cell_image(page.gray, cell.block, inset)
+
+
 def read_cells(
     page: PreparedPage,
     cells: list[MatrixCell],
@@ -252,11 +258,10 @@ def read_cells(
     if page.text_layer is not None:
         layer = page.text_layer
         return {cell: known[cell] if cell in known else layer.read(cell.box) for cell in cells}
-    inset = max(page.dpi * 0.02, 2.0)  # thick and double rules of these tables
     lines: dict[MatrixCell, list[np.ndarray]] = {}
     by_cell: dict[MatrixCell, list[TextRead]] = {}
     for cell in todo:
-        image = clean_cell(cell_image(page.gray, cell.block, inset), page.dpi)
+        image = clean_cell(cell_crop(page, cell), page.dpi)
         if is_dash(image, page.dpi):
             by_cell[cell] = [DASH_READ]
             continue

@@ -227,20 +227,85 @@ def _group_similarity(read: ReadTable, cells: tuple[MatrixCell, ...], label: str
     return max((fuzz.ratio(normalize_label(t), normalize_label(label)) / 100 for t in texts), default=0.0)
 
 
+def column_header(read: ReadTable, cell: MatrixCell) -> MatrixCell | None:
+    """The closest header cell over a value cell (spanning it), None for none."""
+    above = [c for c in read.table.cells if c.bottom <= cell.top and c.left <= cell.left and cell.right <= c.right]
+    return max(above, key=lambda c: c.bottom) if above else None
+
+
+def _headed(read: ReadTable, band: DataBand) -> tuple[MatrixCell, ...]:
+    """The band's value cells without empty ones at its ends that no header names: an empty
+    ruled column before or after the values is no column of the form."""
+
+    def unnamed(cell: MatrixCell) -> bool:
+        header = column_header(read, cell)
+        return read.reads[cell].blank and (header is None or not normalize_label(read.text(header)))
+
+    values = list(band.values)
+    while values and unnamed(values[0]):
+        values.pop(0)
+    while values and unnamed(values[-1]):
+        values.pop()
+    return tuple(values)
+
+
+_UNSURE_COLUMN = 0.5  # a value whose column header does not name its column: below min_label_match
+
+
+def _names(text: str, column: MatrixColumn) -> bool:
+    leaf = normalize_label(column.leaf)
+    return fuzz.ratio(text, leaf) >= 60 or (len(text) > len(leaf) and fuzz.partial_ratio(leaf, text) >= 80)
+
+
+def column_similarity(
+    read: ReadTable, cell: MatrixCell, column: MatrixColumn, columns: tuple[MatrixColumn, ...]
+) -> float | None:
+    """Whether the header over a value names its column: None when it does, or when only a
+    header over several columns (a group's: 行政复议) lies over it; else _UNSURE_COLUMN, as
+    the value may be shifted by a lost or an extra rule, as it is when the value's cell runs
+    under several columns' headers. A header over this column alone must
+    read as this column's and as no other's better; one merged over several columns that
+    names columns (结果维持结果纠正) must name this one."""
+    width = cell.right - cell.left
+    narrower = [
+        c
+        for c in read.table.cells
+        if c.bottom <= cell.top and cell.left <= c.left and c.right <= cell.right and c.right - c.left < width
+    ]
+    if narrower:
+        return _UNSURE_COLUMN  # the value's cell runs under several columns' headers: a rule lost
+    header = column_header(read, cell)
+    if header is None:
+        return None
+    text = normalize_label(read.text(header))
+    if (header.left, header.right) == (cell.left, cell.right):
+        best = max(fuzz.ratio(text, normalize_label(c.leaf)) for c in columns)
+        sure = bool(text) and _names(text, column) and fuzz.ratio(text, normalize_label(column.leaf)) >= best
+        return None if sure else _UNSURE_COLUMN
+    if not any(_names(text, c) for c in columns):
+        return None  # a group's header
+    return None if _names(text, column) else _UNSURE_COLUMN
+
+
 def map_review_groups(bare: list[tuple[ReadTable, DataBand]], rows: list[MatrixRow]) -> dict[str, CellMatch]:
-    """Table 四: its 15 values in print order (one row, or 行政复议 and 行政诉讼 in two), by fives."""
+    """Table 四: its 15 values in print order (one row, or 行政复议 and 行政诉讼 in two), by
+    fives; each value checked against the header over it, a value not under its column's
+    header unsure (a person checks it, it is never taken shifted)."""
+    headed = [(read, band, _headed(read, band)) for read, band in bare]
     groups = [
-        (read, band, band.values[i : i + _GROUP_SIZE])
-        for read, band in bare
-        if len(band.values) % _GROUP_SIZE == 0  # a stray row of another table is not part of 四
-        for i in range(0, len(band.values), _GROUP_SIZE)
+        (read, band, values[i : i + _GROUP_SIZE])
+        for read, band, values in headed
+        if values and len(values) % _GROUP_SIZE == 0  # a stray row of another table is not part of 四
+        for i in range(0, len(values), _GROUP_SIZE)
     ]
     if len(groups) != len(rows):
         return {}
     found = {}
     for row, (read, band, cells) in zip(rows, groups, strict=True):
-        similarity = _group_similarity(read, cells, row.path[-1])
+        group = _group_similarity(read, cells, row.path[-1])
         for column, cell in zip(row.columns, cells, strict=True):
+            header = column_similarity(read, cell, column, row.columns)
+            similarity = group if header is None else min(group, header)
             found[row.code_of(column)] = CellMatch(row.code_of(column), band.page, cell, read.reads[cell], similarity)
     return found
 

@@ -14,10 +14,10 @@ from dataclasses import replace
 
 from models.catalogue import Indicator, MatrixCatalogue, variant_indicators
 from models.template import Template
-from worker.pipeline.cells import overlaps
+from worker.pipeline.cells import mark_before_digits, overlaps
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
-from worker.pipeline.matrix import CellReads, read_cells
+from worker.pipeline.matrix import CellReads, cell_crop, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import (
     Metadata,
@@ -27,6 +27,7 @@ from worker.pipeline.metadata import (
     read_heading,
     read_title,
     title_band,
+    with_seals,
 )
 from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.readers import PageRegion, Reading, ReadJob, TablePage
@@ -108,10 +109,11 @@ def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> Metadata:
     """The title of the first page; without one (a scan of the tables only), the lines above the first table."""
     title = parse_title(read_title(job.first_page, job.engine))
     if title.title_found or not mapping.pages:
-        return title
+        return with_seals(title, [seal.box for seal in job.first_page.seals])
     page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
     top = min(table.frame[1] for table in page.tables)
-    return parse_heading(read_heading(page.prepared, top, job.engine))
+    heading = parse_heading(read_heading(page.prepared, top, job.engine))
+    return with_seals(heading, [seal.box for seal in page.prepared.seals])
 
 
 def _heading_region(job: ReadJob, mapping: MatrixMapping, metadata: Metadata) -> PageRegion | None:
@@ -148,8 +150,10 @@ def _field_reads(mapping: MatrixMapping, template: Template, pages: dict[int, Pr
 
 def field_read(indicator: Indicator, match: CellMatch, template: Template, pages: dict[int, PreparedPage]) -> FieldRead:
     assert match.cell is not None and match.read is not None and match.page is not None
-    parsed = parse_value(match.read.text, indicator.unit == "万元", template.is_signed(indicator.code))
+    signed = template.is_signed(indicator.code)
+    parsed = parse_value(match.read.text, indicator.unit == "万元", signed)
     sealed = any(overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)
+    sign_unsure = signed and _sign_unsure(parsed.value, parsed.mark_before, match, pages[match.page])
     marks_only = bool(_MARKS_ONLY.match(match.read.text.strip()))
     unit = parsed.unit or match.unit  # printed with the number (12000元), or in the row's unit cell
     value = ValueRead(
@@ -165,12 +169,26 @@ def field_read(indicator: Indicator, match: CellMatch, template: Template, pages
         indicator,
         value,
         label_match=match.similarity,
-        reasons=(*parsed.reasons, *_cell_reasons(match, indicator, template, sealed, unit)),
+        reasons=(
+            *parsed.reasons,
+            *([Reason.SIGN_UNSURE] if sign_unsure else []),
+            *_cell_reasons(match, indicator, template, sealed, unit),
+        ),
         page=match.page,
         box=pages[match.page].original_box(match.cell.box),
         label_read=match.label,
         unit_read=unit,
     )
+
+
+def _sign_unsure(value: float | None, mark_before: bool, match: CellMatch, page: PreparedPage) -> bool:
+    """A number of a signed column read positive is known positive only when nothing before
+    its digits could be a lost minus: no mark read and left out, no faint or thin stroke
+    left of the digits in the cell's print (a page's trusted text layer keeps its signs)."""
+    if value is None or value <= 0:
+        return False
+    assert match.cell is not None
+    return mark_before or (page.text_layer is None and mark_before_digits(cell_crop(page, match.cell)))
 
 
 def _cell_reasons(

@@ -255,8 +255,31 @@ def parse_title(lines: list[DetectedLine]) -> Metadata:
             if match:
                 body = _strip_marks(_ABOUT.sub("", joined[: match.start()])) or None
                 score = min(row.score for row in read_rows[first:last])
-                return Metadata(body, int(match.group(1)), title_found=True, unit_score=score, year_score=score)
+                box = _union([row.box for row in read_rows[first:last]])
+                return Metadata(
+                    body,
+                    int(match.group(1)),
+                    title_found=True,
+                    unit_score=score,
+                    year_score=score,
+                    unit_box=box if body else None,
+                    year_box=box,
+                )
     return Metadata(unit_name=None, year=None, title_found=False)
+
+
+def _union(boxes: list[Box]) -> Box:
+    return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
+
+
+def with_seals(metadata: Metadata, seals: tuple[Box, ...] | list[Box]) -> Metadata:
+    """The metadata with the seals over where its unit name and year were read recorded
+    (`report_trust` reviews a sealed read unless another source corroborates it)."""
+    return replace(
+        metadata,
+        unit_sealed=metadata.unit_sealed or sealed_over(metadata.unit_box, seals),
+        year_sealed=metadata.year_sealed or sealed_over(metadata.year_box, seals),
+    )
 
 
 def with_title(heading: Metadata, title: Metadata) -> Metadata:

@@ -14,6 +14,7 @@ class Reason(StrEnum):
     DIGITS_ISOLATED = "digits_isolated"
     WIDTH_MISMATCH = "width_mismatch"
     SEAL_OVERLAP = "seal_overlap"
+    SIGN_UNSURE = "sign_unsure"  # a signed column's number read positive with a possible minus before it
     LOW_OCR_CONFIDENCE = "low_ocr_confidence"
     UNIT_MISMATCH = "unit_mismatch"
     BLANK_VALUE = "blank_value"
@@ -61,6 +62,7 @@ _SETTLED_BY_SUM = frozenset(
         Reason.BLANK_VALUE,
         Reason.DIGITS_ISOLATED,
         Reason.WIDTH_MISMATCH,
+        Reason.SIGN_UNSURE,
     }
 )
 _WEAK_READ = frozenset(
@@ -70,5 +72,6 @@ _WEAK_READ = frozenset(
         Reason.WIDTH_MISMATCH,
         Reason.OCR_CONFUSION,
         Reason.BLANK_VALUE,
+        Reason.SIGN_UNSURE,
     }
 )

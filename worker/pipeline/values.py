@@ -77,6 +77,7 @@ class ParsedValue:
     readable: bool  # False: the text is not a number and not a dash
     span: float = 0.0  # digits the number as read is wide for (a decimal point counts half)
     unit: str | None = None  # a unit printed with the number (12000元)
+    mark_before: bool = False  # a mark before the digits was left out: in a signed column, maybe a minus
 
     @property
     def reasons(self) -> list[Reason]:
@@ -103,7 +104,8 @@ def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> Parse
     parsed = _parse_number(cleaned[1:] if negative else cleaned, decimal_allowed)
     if negative and parsed.value is not None:
         parsed = replace(parsed, value=-parsed.value, span=parsed.span + 0.5)
-    return replace(parsed, unit=unit.group(0) if unit is not None else None)
+    mark_before = not negative and cleaned[0] in _END_MARKS
+    return replace(parsed, unit=unit.group(0) if unit is not None else None, mark_before=mark_before)
 
 
 def _parse_number(cleaned: str, decimal_allowed: bool) -> ParsedValue:

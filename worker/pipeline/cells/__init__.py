@@ -19,6 +19,7 @@ from worker.pipeline.cells.ink import (
     is_dash,
     is_flat,
     is_slanted_stroke,
+    mark_before_digits,
     pad_crop,
     print_darkness,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "isolate_digits",
     "learn_pitch",
     "learn_placement",
+    "mark_before_digits",
     "number_width",
     "numbers_ink",
     "overlaps",

@@ -183,6 +183,51 @@ def _sign_before(mark: tuple[int, ...], characters: list[tuple[int, ...]]) -> bo
     )
 
 
+FAINT_SIGN_DEPTH = 20  # grey levels below the paper a pale or thin minus still reaches
+
+
+def mark_before_digits(cell: np.ndarray) -> bool:
+    """Whether ink that could be a minus sign lies left of a cell's digits: a flat stroke at
+    their mid-height, however faint, thin or short. A minus printed pale or one pixel high
+    is cleaned away as a seal's remains or a speck before the cell is read (`clean_cell`),
+    or dropped by the recogniser, so a number read without a sign is not known positive
+    while such a stroke is there."""
+    if cell.size == 0:
+        return False
+    smooth = cv2.GaussianBlur(cell, (3, 3), 0).astype(np.float32)
+    depth = float(np.median(smooth)) - smooth
+    digits = _digit_boxes((depth > 40).astype(np.uint8))
+    if not digits:
+        return False
+    left = min(x for x, _, _, _ in digits)
+    top = float(np.median([y for _, y, _, _ in digits]))
+    size = float(np.median([h for _, _, _, h in digits]))
+    faint = (depth > FAINT_SIGN_DEPTH).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(faint[:, :left], connectivity=8)
+    height = faint.shape[0]
+    for x, y, w, h, _ in stats[1:count]:
+        if x == 0 or y == 0 or y + h == height:
+            continue  # what is left of a rule at the cell's edge
+        flat = w >= max(1.5 * h, 0.15 * size) and h <= 0.45 * size
+        middle = top + 0.2 * size <= y + h / 2 <= top + 0.8 * size
+        if flat and middle and left - (x + w) <= 1.2 * size:
+            return True
+    return False
+
+
+def _digit_boxes(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """(x, y, w, h) of the tall blobs of a cell's print, away from its edges: its digits."""
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    height, width = ink.shape
+    inside = [
+        (int(x), int(y), int(w), int(h))
+        for x, y, w, h, _ in stats[1:count]
+        if x > 0 and y > 0 and x + w < width and y + h < height and h >= 4
+    ]
+    tallest = max((h for *_, h in inside), default=0)
+    return [box for box in inside if box[3] >= 0.6 * tallest]
+
+
 def _isolated(labels: np.ndarray, label: int, box: np.ndarray, reach: int) -> bool:
     x, y, w, h = (int(v) for v in box[:4])
     around = labels[max(y - reach, 0) : y + h + reach, max(x - reach, 0) : x + w + reach]
