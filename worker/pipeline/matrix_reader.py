@@ -56,7 +56,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
     with job.clock.stage("read"):
         mapping = _reread_unsure_values(mapping, job)
     with job.clock.stage("metadata"):
-        metadata = _report_metadata(job, mapping)
+        metadata, heading = _report_metadata(job, mapping)
     pages = {tp.prepared.number: tp.prepared for tp in job.pages}
     return Reading(
         fields=_field_reads(mapping, template, pages),
@@ -64,7 +64,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
         table_pages=[tp for tp in job.pages if tp.prepared.number in mapping.pages],
         confidence=None,  # the detection's confidence stands
         metadata=metadata,
-        heading=_heading_region(job, mapping, metadata),
+        heading=heading,
     )
 
 
@@ -105,23 +105,18 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
     return replace(mapping, matches=matches)
 
 
-def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> Metadata:
-    """The title of the first page; without one (a scan of the tables only), the lines above the first table."""
-    title = parse_title(read_title(job.first_page, job.engine))
+def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> tuple[Metadata, PageRegion]:
+    """The title of the first page; without one (a scan of the tables only), the lines above
+    the first table; and where they are (a reviewer's crop)."""
+    first = job.first_page
+    title = parse_title(read_title(first, job.engine))
     if title.title_found or not mapping.pages:
-        return with_seals(title, [seal.box for seal in job.first_page.seals])
+        return with_seals(title, [seal.box for seal in first.seals]), PageRegion.of(first, title_band(first))
     page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
     top = min(table.frame[1] for table in page.tables)
     heading = parse_heading(read_heading(page.prepared, top, job.engine))
-    return with_seals(heading, [seal.box for seal in page.prepared.seals])
-
-
-def _heading_region(job: ReadJob, mapping: MatrixMapping, metadata: Metadata) -> PageRegion | None:
-    """Where the unit name and year were read: the report's title on page 1, else the lines above the first table."""
-    if metadata.title_found or not mapping.pages:
-        return PageRegion.of(job.first_page, title_band(job.first_page))
-    page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
-    return PageRegion.of(page.prepared, heading_band(page.prepared, min(table.frame[1] for table in page.tables)))
+    region = PageRegion.of(page.prepared, heading_band(page.prepared, top))
+    return with_seals(heading, [seal.box for seal in page.prepared.seals]), region
 
 
 def _indicators(catalogue: MatrixCatalogue, mapping: MatrixMapping) -> list[Indicator]:
