@@ -46,6 +46,7 @@ ROUTES: dict[tuple[str, str], frozenset[Role] | str] = {
     ("GET", "/v1/review/documents/{document_id}"): frozenset({R}),
     ("GET", "/v1/review/stats"): frozenset({R}),
     ("GET", "/v1/documents/{document_id}/fields/{code}/crop.png"): frozenset({U, C, R}),
+    ("GET", "/v1/documents/{document_id}/report/crop.png"): frozenset({U, C, R}),
     ("GET", "/review"): EVERYONE,  # the review page's HTML; its data comes from the routes above
     ("GET", "/review/static/{path}"): EVERYONE,
 }
