@@ -512,17 +512,7 @@ def _field_decisions(session: Session) -> list[_DecisionRecord]:
         .join(ReviewItem, ReviewItem.id == Correction.review_item_id)
         .order_by(Correction.id)
     ).all()
-    return [
-        _DecisionRecord(
-            c.api_key_id,
-            _aware(c.created_at),
-            _aware(leased_at or created_at),
-            c.action,
-            c.action == CorrectionAction.confirm.value or c.new_value == machine_value,
-            list(c.reasons or []),
-        )
-        for c, machine_value, leased_at, created_at in rows
-    ]
+    return [_record(c, c.new_value == machine_value, leased, created) for c, machine_value, leased, created in rows]
 
 
 def _report_decisions(session: Session) -> list[_DecisionRecord]:
@@ -531,14 +521,19 @@ def _report_decisions(session: Session) -> list[_DecisionRecord]:
         .join(ReviewItem, ReviewItem.id == ReportCorrection.review_item_id)
         .order_by(ReportCorrection.id)
     ).all()
-    return [
-        _DecisionRecord(
-            c.api_key_id,
-            _aware(c.created_at),
-            _aware(leased_at or created_at),
-            c.action,
-            c.action == CorrectionAction.confirm.value or c.new_text == c.old_text,
-            list(c.reasons or []),
-        )
-        for c, leased_at, created_at in rows
-    ]
+    return [_record(c, c.new_text == c.old_text, leased, created) for c, leased, created in rows]
+
+
+def _record(
+    decision: Correction | ReportCorrection, kept_read: bool, leased_at: datetime | None, created_at: datetime
+) -> _DecisionRecord:
+    """A decision as the statistics see it; `kept_read`: corrected to what the machine had read."""
+    confirmed = decision.action == CorrectionAction.confirm.value
+    return _DecisionRecord(
+        decision.api_key_id,
+        _aware(decision.created_at),
+        _aware(leased_at or created_at),
+        decision.action,
+        confirmed or kept_read,
+        list(decision.reasons or []),
+    )
