@@ -33,6 +33,11 @@ class ReportSubject(StrEnum):
     unit_name = "unit_name"
     year = "year"
 
+    @property
+    def prefix(self) -> str:
+        """Its keys' prefix in `ReportInfo`: unit_status, unit_reasons; year_status, year_reasons."""
+        return "unit" if self is ReportSubject.unit_name else "year"
+
 
 DocumentResultStatus = Literal["extracted", "needs_review"]
 Number = int | float
@@ -70,8 +75,7 @@ class ReportInfo(BaseModel):
 
     def in_review(self) -> list[ReportSubject]:
         """The subjects the pipeline left for a person."""
-        statuses = {ReportSubject.unit_name: self.unit_status, ReportSubject.year: self.year_status}
-        return [subject for subject, status in statuses.items() if status == FieldStatus.review]
+        return [subject for subject in ReportSubject if getattr(self, f"{subject.prefix}_status") == FieldStatus.review]
 
 
 class FieldResult(BaseModel):

@@ -52,7 +52,7 @@ class ReportEntry:
 
 def report_entry(document: Document, subject: ReportSubject) -> ReportEntry:
     report = (document.result or {}).get("report") or {}
-    key = _prefix(subject)
+    key = subject.prefix
     if subject is ReportSubject.unit_name:
         value, read = document.unit_name, report.get("unit_read")
     else:
@@ -129,7 +129,7 @@ def _apply(document: Document, subject: ReportSubject, new: str | int | None, st
     columns only notice assignment), the pipeline's kept beside it the first time."""
     result = dict(document.result or {})
     report = dict(result.get("report") or {})
-    key = _prefix(subject)
+    key = subject.prefix
     if report.get(f"{key}_status") not in DECIDED_STATUSES:  # the first decision: keep what the pipeline said
         report[f"machine_{subject.value}"] = report.get(subject.value)
     report |= {subject.value: new, f"{key}_status": status.value}
@@ -141,15 +141,10 @@ def _apply(document: Document, subject: ReportSubject, new: str | int | None, st
         document.year = None if new is None else int(new)
 
 
-def _prefix(subject: ReportSubject) -> str:
-    """The result JSON's key prefix: unit_status, unit_reasons; year_status, year_reasons."""
-    return "unit" if subject is ReportSubject.unit_name else "year"
-
-
 def heading_crop(session: Session, store: ContentStore, limits: LimitSettings, document: Document) -> bytes:
     """PNG of where the unit name and year were read: the lines above the table, or the title."""
     entry = report_entry(document, ReportSubject.unit_name)
     if entry.page is None or not entry.bbox:
         raise NotFound("the report's heading was not located on a page")
-    x0, y0, x1, y1 = (float(v) for v in entry.bbox)
+    x0, y0, x1, y1 = entry.bbox
     return pages.crop_png(session, store, limits, document, entry.page, (x0, y0, x1, y1), "the report's heading")

@@ -227,14 +227,13 @@ def decide(
         raise Conflict(f"review item {item_id} changed meanwhile (version {item.version}, {item.state}); reload it")
     session.refresh(item)
     until = now + timedelta(seconds=lease_seconds)
+    _renew_document_lease(session, key, document.id, until)
     if item.field_id is None:
         status = decide_report_item(session, item, document, key.id, confirm=confirm, decided=decided, now=now)
-        _renew_document_lease(session, key, document.id, until)
         opened: list[ReviewItem] = []
     else:
         field = _decide_field(session, item, document, key, confirm, value, now)
         status = field.status
-        _renew_document_lease(session, key, document.id, until)
         opened = revalidate(session, document, field, key, now, until)
     open_left = session.scalar(
         select(func.count())
