@@ -14,7 +14,12 @@ COLUMNS = (LEFT, 760, 900, RIGHT)
 
 
 def table_page(
-    angle: float = 0.0, turn: int | None = None, red_seal: bool = False, rule_width: int = 2, rows: int = ROWS
+    angle: float = 0.0,
+    turn: int | None = None,
+    red_seal: bool = False,
+    rule_width: int = 2,
+    rows: int = ROWS,
+    units: bool = False,
 ) -> PageImage:
     image = np.full((1754, 1241, 3), 255, np.uint8)
     bottom = TOP + rows * ROW_H
@@ -26,6 +31,8 @@ def table_page(
         y = TOP + i * ROW_H + 12
         cv2.rectangle(image, (LEFT + 30, y), (LEFT + 300 + 10 * i, y + 16), (0, 0, 0), -1)
         cv2.rectangle(image, (COLUMNS[2] + 100, y), (COLUMNS[2] + 130, y + 16), (0, 0, 0), -1)
+        if units:
+            cv2.rectangle(image, (COLUMNS[1] + 50, y), (COLUMNS[1] + 90, y + 16), (0, 0, 0), -1)
     for y in range(120, 260, 40):  # heading lines above the table
         cv2.rectangle(image, (300, y), (900, y + 18), (0, 0, 0), -1)
     if red_seal:

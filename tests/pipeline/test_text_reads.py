@@ -2,6 +2,7 @@
 implausible, and label cells another stage already read."""
 
 import numpy as np
+import pytest
 from rapidocr.ch_ppocr_rec.main import TextRecognizer
 
 from tests.pipeline.drawing import ROWS, table_page
@@ -10,6 +11,7 @@ from worker.pipeline.layout import find_grid
 from worker.pipeline.ocr import CtcDecoder, RapidOcrEngine, TextRead
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.rows import read_rows
+from worker.pipeline.values import UNIT_ALPHABET
 
 
 class _Recorder:
@@ -41,7 +43,7 @@ def test_text_lines_are_read_squeezed_and_only_implausible_cells_again_in_full()
     lines = {"a": [_line(10)], "b": [_line(20), _line(30)], "c": []}
     engine = _Recorder({10: "主动公开", 20: "回应", 30: "解读"}, narrow={20: "回盛", 30: "解读"}, full_width=200)
     reads = read_text(lines, engine, plausible=lambda text: text in {"主动公开", "回应解读"})
-    assert engine.calls == [([100, 100, 100], None), ([200, 200], None)]  # b's two lines, in full
+    assert engine.calls == [([70, 70, 70], None), ([200, 200], None)]  # squeezed to 0.35; b's two lines in full
     assert [r.text for r in reads["a"]] == ["主动公开"]
     assert [r.text for r in reads["b"]] == ["回应", "解读"]
     assert reads["c"] == []
@@ -68,6 +70,20 @@ def test_label_cells_already_read_are_not_read_again():
     label_calls = [widths for widths, alphabet in engine.calls if alphabet is None]
     assert [len(widths) for widths in label_calls] == [ROWS - 4]
     assert all(row.label.text == "?" for row in rows[4:])
+
+
+def test_unit_cells_are_read_squeezed_as_units_and_again_in_full_only_when_not_a_unit_of_the_form():
+    prepared = prepare_page(table_page(units=True))
+    grid = find_grid(prepared)
+    assert grid is not None
+    for plausible, expected_calls in ((lambda text: text == "件", 1), (lambda text: False, 2)):
+        engine = _Recorder({255: "件"})  # every crop (white at its corner) reads 件
+        rows = read_rows(prepared, grid, engine, plausible_unit=plausible)
+        unit_calls = [widths for widths, alphabet in engine.calls if alphabet is UNIT_ALPHABET]
+        assert len(unit_calls) == expected_calls
+        if expected_calls == 2:  # the second read is of the same crops at full width
+            assert [2 * w for w in unit_calls[0]] == pytest.approx(unit_calls[1], abs=1)
+        assert [row.unit.text for row in rows] == ["件"] * ROWS
 
 
 class _FakeSession:

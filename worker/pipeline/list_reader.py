@@ -51,6 +51,7 @@ def read_list(job: ReadJob) -> Reading | None:
                 job.engine,
                 _boxed(job.probed.get(tp.prepared.number, {})),
                 partial(is_catalogue_label, catalogue=catalogue, aliases=job.aliases),
+                partial(_is_form_unit, units=_form_units(job.template)),
             )
         ]
     with job.clock.stage("map"):
@@ -95,6 +96,16 @@ def _metadata(job: ReadJob, first: TablePage, table_pages: set[int]) -> Metadata
         return heading  # the table page comes first: no narrative title
     title = parse_title(read_title(job.first_page, job.engine))
     return with_title(heading, title)
+
+
+def _form_units(template: Template) -> frozenset[str]:
+    """The units the form prints: its catalogue's, and those printed for one another."""
+    units = {indicator.unit for indicator in template.catalogue.indicators}
+    return frozenset(normalize_unit(unit) for unit in units.union(*template.unit_groups))
+
+
+def _is_form_unit(read: str, units: frozenset[str]) -> bool:
+    return normalize_unit(read) in units
 
 
 def _boxed(reads: CellReads) -> list[tuple[Box, CellRead]]:

@@ -34,6 +34,7 @@ from worker.pipeline.cells import (
     overlaps,
     pad_crop,
     print_darkness,
+    read_lines,
     read_text,
     reread_digits,
 )
@@ -41,6 +42,10 @@ from worker.pipeline.layout import TableGrid, cell_image
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET
+
+# Units are one or two characters: squeezed to half their width they read as well (a read
+# that is not a unit the form prints is read again at full width).
+UNIT_NARROW = 0.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,7 @@ def read_rows(
     engine: OcrEngine,
     known_labels: Sequence[tuple[Box, CellRead]] = (),
     plausible_label: Plausible | None = None,
+    plausible_unit: Plausible | None = None,
 ) -> list[TableRow]:
     """Read every row of a grid: one recogniser pass each for labels (see `read_text`),
     units and values, and one more for the digits of value cells that did not read as a
@@ -116,31 +122,16 @@ def read_rows(
         if role == "label" and row not in known
     }
     labels = known | {row: combine_reads(r) for row, r in read_text(label_lines, engine, plausible_label).items()}
-    crops: list[np.ndarray] = []
-    owners: list[tuple[int, str]] = []
-    slanted: set[int] = set()
-    by_cell: dict[tuple[int, str], list[TextRead]] = {}
-    for (row, role), cell in cells.items():
-        if role == "label":
-            continue
-        lines = ink_lines(cell, page.dpi, split_lines=False, darkness=darkness)
-        if role == "value" and lines and is_flat(lines[0], page.dpi):
-            by_cell[(row, role)] = [DASH_READ]
-            continue
-        for box in lines:
-            crops.append(pad_crop(cell, box))
-            owners.append((row, role))
-            if role == "value" and is_slanted_stroke(cell, box):
-                slanted.add(row)
+    unit_lines = {
+        row: [pad_crop(cell, box) for box in ink_lines(cell, page.dpi, split_lines=False, darkness=darkness)]
+        for (row, role), cell in cells.items()
+        if role == "unit"
+    }
     # Units and numbers are read as the few things such cells hold.
-    for role, alphabet in (("unit", UNIT_ALPHABET), ("value", VALUE_ALPHABET)):
-        picked = [i for i, (_, owner_role) in enumerate(owners) if owner_role == role]
-        reads = engine.recognize([crops[i] for i in picked], alphabet) if picked else []
-        for i, read in zip(picked, reads, strict=True):
-            by_cell.setdefault(owners[i], []).append(read)
+    units = read_text(unit_lines, engine, plausible_unit, UNIT_ALPHABET, UNIT_NARROW)
     value_cells = {row: cells[(row, "value")] for row in range(grid.rows)}
+    values = _read_values(value_cells, page.dpi, darkness, engine)
     placement = learn_placement([cell for row, cell in value_cells.items() if row not in sealed], page.dpi, darkness)
-    values = {row: combine_reads(by_cell.get((row, "value"), []), slanted=row in slanted) for row in value_cells}
     numbers = numbers_ink(value_cells, placement, darkness)
     widths = {row: blob_width(keep) for row, (keep, _) in numbers.items()}
     pitch = learn_pitch([(values[row], width) for row, width in widths.items() if row not in sealed], placement)
@@ -155,10 +146,27 @@ def read_rows(
             page=page.number,
             index=row,
             label=labels[row],
-            unit=combine_reads(by_cell.get((row, "unit"), [])),
+            unit=combine_reads(units[row]),
             value=values[row],
             value_box=value_box,  # type: ignore[arg-type]
             seal_over_value=row in sealed,
         )
         for row, value_box in enumerate(value_boxes)
     ]
+
+
+def _read_values(cells: dict[int, np.ndarray], dpi: int, darkness: float, engine: OcrEngine) -> dict[int, CellRead]:
+    """Each value cell's number, in one recogniser call; a flat stroke is a dash without OCR,
+    one stroke leaning like "/" is marked `slanted`."""
+    lines: dict[int, list[np.ndarray]] = {}
+    by_cell: dict[int, list[TextRead]] = {}
+    slanted: set[int] = set()
+    for row, cell in cells.items():
+        boxes = ink_lines(cell, dpi, split_lines=False, darkness=darkness)
+        if boxes and is_flat(boxes[0], dpi):
+            by_cell[row] = [DASH_READ]
+            continue
+        lines[row] = [pad_crop(cell, box) for box in boxes]
+        slanted |= {row for box in boxes if is_slanted_stroke(cell, box)}
+    by_cell |= read_lines(lines, engine, alphabet=VALUE_ALPHABET)
+    return {row: combine_reads(by_cell.get(row, []), slanted=row in slanted) for row in cells}
