@@ -36,6 +36,10 @@ class Template:
     optional_rows: tuple[str, ...]  # row codes some versions of the form do not print
     label_less_tables: tuple[str, ...]  # captions (their first character) of tables without row labels
     signed_columns: tuple[str, ...]  # column keys whose numbers may be below zero (本年增/减)
+    # A matrix form whose table has a 填报单位 line above it (FJ2009): the line's print names the
+    # unit, the narrative's title is evidence. Without one (2019+), the title names it. A list
+    # form (GK2008) always has the line.
+    unit_line: bool
     alternates: tuple[tuple[str, tuple[str, ...]], ...]  # row code → other printed wordings
 
     @property
@@ -93,6 +97,7 @@ def read_template(folder: Path) -> Template:
             optional_rows=tuple(spec.get("optional_rows", ())),
             label_less_tables=tuple(spec.get("label_less_tables", ())),
             signed_columns=tuple(spec.get("signed_columns", ())),
+            unit_line=bool(spec.get("unit_line", False)),
             alternates=tuple((code, tuple(words)) for code, words in spec.get("alternate_labels", {}).items()),
         )
     except (OSError, KeyError, tomllib.TOMLDecodeError) as error:

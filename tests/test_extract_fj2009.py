@@ -71,3 +71,15 @@ def test_a_form_added_as_a_folder_is_detected_and_read_without_code(extractor, f
         code.replace("FJ2009-", "XM-"): value for code, value in gt["fields"].items()
     }
     assert result.status == "extracted"
+
+
+def test_the_unit_line_names_the_unit_and_the_narratives_title_is_evidence(extractor, tmp_path):
+    """An FJ2009 report whose 填报单位 line prints the short form (区档案局) under a narrative
+    titled with the full name (仓山区档案局): the unit line's print is the report's unit."""
+    drawn = generate_fj2009_document(SEED, 1, tmp_path / "drawn")
+    short = drawn["details"]["unit_short"]
+    gt = generate_fj2009_document(SEED, 1, tmp_path, unit_printed=short)
+    assert gt["unit_name"] == short and gt["details"]["narrative_title"] == drawn["unit_name"] != short
+    assert gt["file"].endswith(".pdf") and gt["details"]["narrative_pages"] > 0
+    result = extractor.extract_file(tmp_path / gt["file"])
+    assert result.report.unit_name == short

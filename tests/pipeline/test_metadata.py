@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 
 from worker.pipeline.metadata import (
@@ -7,6 +9,7 @@ from worker.pipeline.metadata import (
     read_title,
     read_year_under_title,
     sealed_over,
+    with_column_year,
     with_title,
 )
 from worker.pipeline.ocr import DetectedLine, TextRead
@@ -216,3 +219,12 @@ def test_only_the_first_rows_of_the_title_band_are_read():
     assert sorted(engine.read) == sorted(
         ["慈溪市人民政府办公室", "2013年政府信息公开", "工作年度报告", "（2014年1月）", "——"]
     )
+
+
+def test_a_heading_without_a_year_line_takes_the_year_its_table_header_prints():
+    heading = Metadata("三明市林业局", None, title_found=True)
+    headers = [((0.0, 0.0, 90.0, 30.0), "指标名称", 0.99), ((300.0, 0.0, 400.0, 30.0), "2009年度", 0.97)]
+    dated = with_column_year(heading, headers)
+    assert (dated.year, dated.year_score, dated.year_box) == (2009, 0.97, (300.0, 0.0, 400.0, 30.0))
+    assert with_column_year(replace(heading, year=2010), headers).year == 2010  # a year line comes first
+    assert with_column_year(heading, headers[:1]).year is None

@@ -104,6 +104,18 @@ def test_a_seal_over_the_name_is_settled_only_by_an_exact_corroboration():
     assert (lost_first.status, lost_first.reasons) == (FieldStatus.review, [Reason.SEAL_OVER_HEADING])
 
 
+def test_a_sealed_short_form_the_title_prints_too_is_reviewed_the_seal_may_hide_its_place():
+    # 填报单位：延平区民政局 with a seal over 延平, read 区民政局; the narrative's title prints 区民政局.
+    lost_place = decide_unit(read("区民政局", unit_sealed=True, title=title("区民政局")), NONE_KNOWN, THRESHOLDS)
+    assert (lost_place.value, lost_place.status, lost_place.reasons) == (
+        "区民政局",
+        FieldStatus.review,
+        [Reason.SEAL_OVER_HEADING],
+    )
+    unsealed = decide_unit(read("区民政局", title=title("区民政局")), NONE_KNOWN, THRESHOLDS)
+    assert (unsealed.status, unsealed.reasons) == (FieldStatus.accepted, [])
+
+
 def test_a_weak_read_is_reviewed_and_a_printed_short_form_is_never_mended_to_a_full_name():
     weak = decide_unit(read("余姚市审计局", unit_score=0.7), NONE_KNOWN, THRESHOLDS)
     assert (weak.status, weak.reasons, weak.confidence) == (FieldStatus.review, [Reason.LOW_OCR_CONFIDENCE], 0.35)

@@ -8,7 +8,6 @@ over the heading or it lacks the name or year, the narrative's title on page 1 i
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import partial
 
 from models.catalogue import Indicator
@@ -17,19 +16,9 @@ from worker.pipeline.cells import Box, CellRead, too_wide
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import RowMatch, is_catalogue_label, map_rows, normalize_unit
 from worker.pipeline.matrix import CellReads
-from worker.pipeline.metadata import (
-    Metadata,
-    heading_band,
-    parse_heading,
-    parse_title,
-    read_heading,
-    read_title,
-    read_year_under_title,
-    sealed_over,
-    with_title,
-)
+from worker.pipeline.metadata import heading_band, unit_line_metadata
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.readers import PageRegion, Reading, ReadJob, TablePage
+from worker.pipeline.readers import PageRegion, Reading, ReadJob
 from worker.pipeline.reasons import Reason
 from worker.pipeline.rows import TableRow, read_rows
 from worker.pipeline.values import ParsedValue, gave_no_number, parse_value
@@ -64,7 +53,8 @@ def read_list(job: ReadJob) -> Reading | None:
     first = table_pages[0]
     assert first.grid is not None  # the pages read had a grid
     with job.clock.stage("metadata"):
-        metadata = _metadata(job, first, {tp.prepared.number for tp in job.pages})
+        narrative_first = 1 not in {tp.prepared.number for tp in job.pages}
+        metadata = unit_line_metadata(first.prepared, first.grid.frame[1], job.first_page, job.engine, narrative_first)
     pages = {tp.prepared.number: tp.prepared for tp in table_pages}
     return Reading(
         fields=[field_read(m, job.template, pages) for m in matches],
@@ -74,28 +64,6 @@ def read_list(job: ReadJob) -> Reading | None:
         metadata=metadata,
         heading=PageRegion.of(first.prepared, heading_band(first.prepared, first.grid.frame[1])),
     )
-
-
-def _metadata(job: ReadJob, first: TablePage, table_pages: set[int]) -> Metadata:
-    """From the heading above the table; where a seal lies over the heading or it lacks
-    the name or year, the narrative's title on the first page is read as well."""
-    assert first.grid is not None
-    top = first.grid.frame[1]
-    lines = read_heading(first.prepared, top, job.engine)
-    heading = parse_heading(lines)
-    seals = [seal.box for seal in first.prepared.seals]
-    sealed = any(box[1] < top for box in seals)
-    heading = replace(
-        heading, unit_sealed=sealed_over(heading.unit_box, seals), year_sealed=sealed_over(heading.year_box, seals)
-    )
-    if heading.year is None:  # a year line the detector missed, most often under a seal
-        heading = replace(heading, year=read_year_under_title(first.prepared, lines, job.engine), year_sealed=sealed)
-    if heading.unit_name and heading.year and not sealed:
-        return heading
-    if 1 in table_pages:
-        return heading  # the table page comes first: no narrative title
-    title = parse_title(read_title(job.first_page, job.engine))
-    return with_title(heading, title)
 
 
 def _form_units(template: Template) -> frozenset[str]:

@@ -27,6 +27,8 @@ from worker.pipeline.metadata import (
     read_heading,
     read_title,
     title_band,
+    unit_line_metadata,
+    with_column_year,
     with_seals,
 )
 from worker.pipeline.preprocess import PreparedPage
@@ -107,7 +109,16 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
 
 def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> tuple[Metadata, PageRegion]:
     """The title of the first page; without one (a scan of the tables only), the lines above
-    the first table; and where they are (a reviewer's crop)."""
+    the first table; and where they are (a reviewer's crop). A form with a 填报单位 line
+    (`Template.unit_line`) is read from that line, the title as evidence."""
+    if job.template.unit_line and mapping.pages:
+        page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
+        top = min(table.frame[1] for table in page.tables)
+        narrative_first = 1 not in {tp.prepared.number for tp in job.pages}
+        metadata = unit_line_metadata(page.prepared, top, job.first_page, job.engine, narrative_first)
+        headers = [(cell.box, read.text, read.score) for cell, read in job.probed.get(page.prepared.number, {}).items()]
+        metadata = with_seals(with_column_year(metadata, headers), [seal.box for seal in page.prepared.seals])
+        return metadata, PageRegion.of(page.prepared, heading_band(page.prepared, top))
     first = job.first_page
     title = parse_title(read_title(first, job.engine))
     if title.title_found or not mapping.pages:

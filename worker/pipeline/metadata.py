@@ -286,3 +286,37 @@ def with_title(heading: Metadata, title: Metadata) -> Metadata:
     """The heading's metadata with the narrative title's read beside it, as evidence: which
     name and year the report gets, and how sure it is, is `report_trust.decide_report`'s."""
     return replace(heading, title=title if title.title_found else None)
+
+
+def unit_line_metadata(
+    page: PreparedPage, top: float, first_page: PreparedPage, engine: OcrEngine, narrative_first: bool
+) -> Metadata:
+    """The unit and year of a form whose table has a 填报单位 line above it (`top`, on `page`):
+    from that heading, with the narrative's title on `first_page` read as evidence when
+    `narrative_first` (the table's pages do not start the document). Always, not only where a
+    seal lies over the heading: a clear unit line still misreads a character of a long name
+    (建设局 as 建毅局) with a high score, and the title's large print tells."""
+    lines = read_heading(page, top, engine)
+    heading = parse_heading(lines)
+    seals = [seal.box for seal in page.seals]
+    sealed = any(box[1] < top for box in seals)
+    heading = replace(
+        heading, unit_sealed=sealed_over(heading.unit_box, seals), year_sealed=sealed_over(heading.year_box, seals)
+    )
+    if heading.year is None:  # a year line the detector missed, most often under a seal
+        heading = replace(heading, year=read_year_under_title(page, lines, engine), year_sealed=sealed)
+    if not narrative_first:
+        return heading
+    return with_title(heading, parse_title(read_title(first_page, engine)))
+
+
+def with_column_year(metadata: Metadata, headers: list[tuple[Box, str, float]]) -> Metadata:
+    """A heading without a year line takes the year a table header prints (FJ2009's value
+    column: 2009年度), from (box, text, score) of the header cells read."""
+    if metadata.year is not None:
+        return metadata
+    for box, text, score in headers:
+        found = _YEAR.search(unicodedata.normalize("NFKC", text))
+        if found:
+            return replace(metadata, year=int(found.group(1)), year_score=score, year_box=box)
+    return metadata

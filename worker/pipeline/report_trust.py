@@ -7,8 +7,9 @@ narrative title's beside them, seals over them, OCR scores), the units the deplo
 The unit line's print is what counts: the title is evidence. A title printing the short form
 of the unit line's name (市财政局 for 余姚市财政局), or the unit line the short form of the
 title's (区科技局 for 北仑区科学技术局), agrees with it and the print stands. A read the title
-or a known unit corroborates exactly is sure even under a seal; any other read under a seal,
-read weakly, taken from the title or mended is reviewed.
+or a known unit corroborates exactly is sure even under a seal (not a short form the title
+prints too: the seal may hide its place's name); any other read under a seal, read weakly,
+taken from the title or mended is reviewed.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ def decide_unit(metadata: Metadata, gazetteer: Gazetteer, thresholds: RoutingSet
         reasons.append(Reason.TITLE_DISAGREES)
         if fuzz.ratio(read, title) >= thresholds.min_title_mend_ratio:
             name = title  # the unit line's read damaged (a seal changes characters); the title's large print is not
-    corroborated = title == read or gazetteer.knows(name)
+    # A seal over a read that starts with its place's level may hide the place's name before
+    # it (延平 of 延平区民政局): a title printing the same short form does not settle that.
+    place_hidden = metadata.unit_sealed and read[:1] in _PLACE_LEVELS
+    corroborated = (title == read and not place_hidden) or gazetteer.knows(name)
     if not corroborated and not any(abbreviates(name, unit) for unit in gazetteer.units):
         known = gazetteer.nearest(name, int(thresholds.max_unit_mend_distance))
         if known is not None:
