@@ -2,8 +2,8 @@
 
 Every table page's grid is read row by row (`rows`), the rows are aligned to the template's
 codes (`mapping`), and each code's value cell becomes a `FieldRead` with the reader's own
-doubts. The report's unit and year come from the heading above the table; where a seal lies
-over the heading or it lacks the name or year, the narrative's title on page 1 is read too.
+doubts. The report's unit and year come from the heading above the table (its 填报单位 line),
+the narrative's title on page 1 read as evidence (`metadata.unit_line_metadata`).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ MIN_MATCHED_SHARE = 0.4  # below this share of codes matched, the table is not t
 def read_list(job: ReadJob) -> Reading | None:
     catalogue = job.template.catalogue
     table_pages = [tp for tp in job.pages if tp.grid is not None]
+    plausible_label = partial(is_catalogue_label, catalogue=catalogue, aliases=job.aliases)
+    plausible_unit = partial(_is_form_unit, units=_form_units(job.template))
     with job.clock.stage("read"):
         rows = [
             row
@@ -39,8 +41,8 @@ def read_list(job: ReadJob) -> Reading | None:
                 tp.grid,  # type: ignore[arg-type]
                 job.engine,
                 _boxed(job.probed.get(tp.prepared.number, {})),
-                partial(is_catalogue_label, catalogue=catalogue, aliases=job.aliases),
-                partial(_is_form_unit, units=_form_units(job.template)),
+                plausible_label,
+                plausible_unit,
             )
         ]
     with job.clock.stage("map"):

@@ -155,7 +155,9 @@ def read_rows(
     ]
 
 
-def _read_values(cells: dict[int, np.ndarray], dpi: int, darkness: float, engine: OcrEngine) -> dict[int, CellRead]:
+def _read_values(
+    cells: dict[int, np.ndarray], dpi: float, darkness: float | None, engine: OcrEngine
+) -> dict[int, CellRead]:
     """Each value cell's number, in one recogniser call; a flat stroke is a dash without OCR,
     one stroke leaning like "/" is marked `slanted`."""
     lines: dict[int, list[np.ndarray]] = {}
