@@ -8,14 +8,17 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from models.schemas import ExtractionResult
 from worker.pipeline.errors import InputError
 
-_worker_extractor = None  # one Extractor per worker process: models load once
+if TYPE_CHECKING:
+    from worker.pipeline.extract import Extractor
+
+_worker_extractor: Extractor | None = None  # one Extractor per worker process: models load once
 
 
 def register(app: typer.Typer) -> None:
@@ -40,7 +43,7 @@ def extract(
     jobs = min(jobs, len(inputs))
     failures = 0
     with _progress(len(inputs)) as bar:
-        for path, outcome in _run(inputs, overlay, jobs):
+        for path, outcome in run_batch(inputs, overlay, jobs):
             bar.update(1)
             if isinstance(outcome, str):
                 failures += 1
@@ -55,10 +58,10 @@ def extract(
         raise typer.Exit(code=1)
 
 
-def _run(inputs: list[Path], overlay: Path | None, jobs: int) -> Iterator[tuple[Path, ExtractionResult | str]]:
+def run_batch(inputs: list[Path], overlay: Path | None, jobs: int) -> Iterator[tuple[Path, ExtractionResult | str]]:
     """(input, result or one-line error) in input order."""
     if jobs <= 1:
-        _init_worker(threads=0)
+        process_extractor(threads=0)
         for path in inputs:
             yield path, _extract_one(path, overlay)
         return
@@ -66,11 +69,13 @@ def _run(inputs: list[Path], overlay: Path | None, jobs: int) -> Iterator[tuple[
     # Spawned, not forked: a fork after OpenCV or onnxruntime started their thread pools
     # in the parent (a caller that already processed images) can deadlock the children.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(1,)) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=process_extractor, initargs=(1,)) as pool:
         yield from zip(inputs, pool.map(_extract_one, inputs, [overlay] * len(inputs)), strict=True)
 
 
-def _init_worker(threads: int) -> None:
+def process_extractor(threads: int) -> Extractor:
+    """This process's one Extractor (models load once), made on the first call; `threads`
+    (0: onnxruntime's choice) inference and OpenCV threads, one in a pool's worker."""
     global _worker_extractor
     if _worker_extractor is None:
         from docextract.settings import get_settings
@@ -83,6 +88,7 @@ def _init_worker(threads: int) -> None:
             cv2.setNumThreads(threads)  # OpenCV too: one core per process in a pool
             settings = settings.model_copy(update={"ocr": settings.ocr.model_copy(update={"threads": threads})})
         _worker_extractor = Extractor(settings)
+    return _worker_extractor
 
 
 def _extract_one(path: Path, overlay: Path | None) -> ExtractionResult | str:

@@ -42,7 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-SCAN_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}
+from bench.truth import ground_truth, same, set_scans  # noqa: E402
+
 IMG2TABLE = "img2table==2.0.0"  # the version measured
 RENDER_DPI = 200  # worker/pipeline/load.py's dpi for PDF pages that are not one scanned image
 MIN_SCORE = 70  # rapidfuzz WRatio below this: the row is no catalogue row (a heading, a note)
@@ -53,20 +54,10 @@ Reading = tuple[Values | None, int]  # values (None: the input was refused), pag
 Reader = Callable[[Path], Reading]
 
 
-def same(value, truth) -> bool:
-    if value is None or truth is None:
-        return value is None and truth is None
-    return abs(float(value) - float(truth)) < 1e-9
-
-
 def gk2008_scans(directory: Path) -> list[Path]:
     """The scans of a set whose ground truth is the GK2008 form (no template key: GK2008)."""
-    scans = sorted(p for p in directory.iterdir() if p.suffix.lower() in SCAN_SUFFIXES)
-    return [p for p in scans if truth(p).get("template", "GK2008") == "GK2008"]
-
-
-def truth(scan: Path) -> dict[str, Any]:
-    return json.loads((scan.parent / "gt" / f"{scan.stem}.json").read_text(encoding="utf-8"))
+    scans = set_scans(directory)
+    return [p for p in scans if ground_truth(p).get("template", "GK2008") == "GK2008"]
 
 
 # --- docextract -----------------------------------------------------------------------------
@@ -74,12 +65,10 @@ def truth(scan: Path) -> dict[str, Any]:
 
 def docextract_engine() -> Reader:
     """The CLI's own worker set-up: one onnxruntime and one OpenCV thread per process."""
-    from docextract import cli_extract
+    from docextract.cli_extract import process_extractor
     from worker.pipeline.errors import InputError
 
-    cli_extract._init_worker(threads=1)
-    extractor = cli_extract._worker_extractor
-    assert extractor is not None
+    extractor = process_extractor(threads=1)
 
     def read(path: Path) -> Reading:
         try:
@@ -250,7 +239,7 @@ def score(read: Reader, directory: Path) -> dict[str, Any]:
     docs = pages = tables = gt_tables = fields = right = 0
     seconds = cpu = 0.0
     for scan in gk2008_scans(directory):
-        gt = truth(scan)
+        gt = ground_truth(scan)
         started, cpu_started = time.perf_counter(), time.process_time()
         values, table_pages = read(scan)
         seconds += time.perf_counter() - started
