@@ -55,8 +55,7 @@ def read_list(job: ReadJob) -> Reading | None:
     first = table_pages[0]
     assert first.grid is not None  # the pages read had a grid
     with job.clock.stage("metadata"):
-        narrative_first = 1 not in {tp.prepared.number for tp in job.pages}
-        metadata = unit_line_metadata(first.prepared, first.grid.frame[1], job.first_page, job.engine, narrative_first)
+        metadata = unit_line_metadata(first.prepared, first.grid.frame[1], job.narrative_title_page, job.engine)
     pages = {tp.prepared.number: tp.prepared for tp in table_pages}
     return Reading(
         fields=[field_read(m, job.template, pages) for m in matches],

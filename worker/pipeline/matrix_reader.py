@@ -114,8 +114,7 @@ def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> tuple[Metadata, Pa
     if job.template.unit_line and mapping.pages:
         page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
         top = min(table.frame[1] for table in page.tables)
-        narrative_first = 1 not in {tp.prepared.number for tp in job.pages}
-        metadata = unit_line_metadata(page.prepared, top, job.first_page, job.engine, narrative_first)
+        metadata = unit_line_metadata(page.prepared, top, job.narrative_title_page, job.engine)
         headers = [(cell.box, read.text, read.score) for cell, read in job.probed.get(page.prepared.number, {}).items()]
         metadata = with_seals(with_column_year(metadata, headers), [seal.box for seal in page.prepared.seals])
         return metadata, PageRegion.of(page.prepared, heading_band(page.prepared, top))

@@ -288,14 +288,12 @@ def with_title(heading: Metadata, title: Metadata) -> Metadata:
     return replace(heading, title=title if title.title_found else None)
 
 
-def unit_line_metadata(
-    page: PreparedPage, top: float, first_page: PreparedPage, engine: OcrEngine, narrative_first: bool
-) -> Metadata:
+def unit_line_metadata(page: PreparedPage, top: float, title_page: PreparedPage | None, engine: OcrEngine) -> Metadata:
     """The unit and year of a form whose table has a 填报单位 line above it (`top`, on `page`):
-    from that heading, with the narrative's title on `first_page` read as evidence when
-    `narrative_first` (the table's pages do not start the document). Always, not only where a
-    seal lies over the heading: a clear unit line still misreads a character of a long name
-    (建设局 as 建毅局) with a high score, and the title's large print tells."""
+    from that heading, with the narrative's title on `title_page` (None: the tables start the
+    document) read as evidence. Always, not only where a seal lies over the heading: a clear
+    unit line still misreads a character of a long name (建设局 as 建毅局) with a high score,
+    and the title's large print tells."""
     lines = read_heading(page, top, engine)
     heading = parse_heading(lines)
     seals = [seal.box for seal in page.seals]
@@ -305,9 +303,9 @@ def unit_line_metadata(
     )
     if heading.year is None:  # a year line the detector missed, most often under a seal
         heading = replace(heading, year=read_year_under_title(page, lines, engine), year_sealed=sealed)
-    if not narrative_first:
+    if title_page is None:
         return heading
-    return with_title(heading, parse_title(read_title(first_page, engine)))
+    return with_title(heading, parse_title(read_title(title_page, engine)))
 
 
 def with_column_year(metadata: Metadata, headers: list[tuple[Box, str, float]]) -> Metadata:

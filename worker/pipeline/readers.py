@@ -59,6 +59,12 @@ class ReadJob:
     clock: Stopwatch
     first_page: PreparedPage  # page 1, whose title names the report's issuer
 
+    @property
+    def narrative_title_page(self) -> PreparedPage | None:
+        """Page 1 when a narrative comes before the tables (page 1 holds no ruled table): its
+        title is evidence of the unit line's name and year. None when the tables start it."""
+        return None if any(tp.prepared.number == 1 for tp in self.pages) else self.first_page
+
 
 @dataclass(frozen=True)
 class PageRegion:
