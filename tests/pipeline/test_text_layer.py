@@ -11,11 +11,19 @@ import pytest
 
 import worker.pipeline.extract as extract_module
 from fixtures.digital import generate_digital_document
+from models.template import get_template
 from tests.conftest import SAMPLES
 from worker.pipeline.load import open_document
 from worker.pipeline.preprocess import prepare_page
 from worker.pipeline.readers import Stopwatch
 from worker.pipeline.textlayer import LayerChar, LayerCheck, TextLayer, agrees_with_image, sampled_runs
+from worker.pipeline.validate import check_rules, reasons_by_code
+
+
+def result_rules(result):  # type: ignore[no-untyped-def]
+    assert result.template is not None
+    return get_template(result.template.id).catalogue.rules
+
 
 SEED = 3  # GK2008 document 0 of this seed is consistent (every field accepted)
 NEGATIVE_SEED = 5150  # its GK2019 document 1 prints changes below zero (−19, −39, −50)
@@ -91,6 +99,12 @@ def test_a_digital_report_is_read_from_its_text_layer_without_ocr(documents, no_
     if stem.startswith("digital_gk2008"):
         assert not gt["details"]["inconsistencies"]
         assert [f.code for f in result.fields if f.status != "accepted"] == []
+    # A rule the print breaks: the layer is the print, so its fields are kept as printed, no OCR.
+    breaks = reasons_by_code(check_rules(gt["fields"], result_rules(result)))
+    for code in breaks:
+        assert (result.field(code).status, result.field(code).reasons) == ("accepted", ["printed_mismatch"]), code
+    if stem == "digital_fj2009_001":
+        assert breaks  # the generator printed this one inconsistent
     if stem == "digital_gk2019_002":
         assert sorted(v for v in gt["fields"].values() if v is not None and v < 0) == [-50, -39, -19]
 

@@ -7,7 +7,9 @@ alone, ink wider than the number, a blank count). Then, for every form alike:
 1. each field is routed on its own evidence (`route`);
 2. the template's rules are checked on the printed numbers (`validate`): a rule that fails
    flags its fields, unless fields already in doubt explain it; a sum that adds up settles
-   the doubts it can;
+   the doubts it can. A rule that fails while all its fields read clearly has their cells
+   read a second time (`confirm`): where every number reads again alike, the report prints
+   numbers that do not add up, and its fields say so (`printed_mismatch`) without a person;
 3. the fields are routed again with what the rules said;
 4. a cell whose print gave no number gets the value the rules imply from accepted fields,
    always for review (`inferred_from_sum`);
@@ -24,9 +26,10 @@ from docextract.settings import RoutingSettings
 from models.catalogue import Indicator, Rule
 from models.schemas import DocumentResultStatus, FieldResult, FieldStatus
 from worker.pipeline.cells import Box
+from worker.pipeline.confirm import CellToConfirm, SecondReader
 from worker.pipeline.reasons import Reason
 from worker.pipeline.route import FieldEvidence, Routing, field_result, route
-from worker.pipeline.validate import Number, check_rules, corroborated, implied_values, reasons_by_code
+from worker.pipeline.validate import Number, RuleCheck, check_rules, corroborated, implied_values, reasons_by_code
 
 
 @dataclass(frozen=True)
@@ -50,20 +53,30 @@ class FieldRead:
     reasons: tuple[Reason, ...] = ()  # the parser's and the reader's doubts, in that order
     page: int | None = None
     box: Box | None = None  # the value cell in original page pixels
+    cell: Box | None = None  # the value cell in its prepared page's pixels (a second read's)
     label_read: str | None = None
     unit_read: str | None = None
     follows: str | None = None  # not printed: null, and as trusted as the field of this code
 
 
-def decide(reads: Sequence[FieldRead], rules: Iterable[Rule], thresholds: RoutingSettings) -> list[FieldResult]:
-    """The fields of a result, in the order of `reads`."""
+def decide(
+    reads: Sequence[FieldRead],
+    rules: Iterable[Rule],
+    thresholds: RoutingSettings,
+    second_reader: SecondReader | None = None,
+) -> list[FieldResult]:
+    """The fields of a result, in the order of `reads`. Without `second_reader`, a rule the
+    printed numbers break sends all its fields to review."""
     rules = tuple(rules)
     found = {f.indicator.code: f for f in reads if f.read is not None and f.follows is None}
     values = {code: f.read.value for code, f in found.items() if f.read is not None}
     first = {code: _route(f, (), False, thresholds) for code, f in found.items()}
     doubts = {code: routing.reasons for code, routing in first.items() if routing.status == FieldStatus.review}
     checks = check_rules(values, rules)
-    validation = reasons_by_code(checks, values, doubts)
+    printed = _as_printed(checks, found, set(doubts), second_reader)
+    validation = reasons_by_code([c for c in checks if c not in printed], values, doubts)
+    for code in dict.fromkeys(code for check in printed for code in check.codes):
+        validation.setdefault(code, []).append(Reason.PRINTED_MISMATCH)
     settled = corroborated(checks, values, doubts)
     routed = {code: _route(f, validation.get(code, ()), code in settled, thresholds) for code, f in found.items()}
     trusted = {code: values[code] for code, routing in routed.items() if routing.status == FieldStatus.accepted}
@@ -85,6 +98,35 @@ def decide(reads: Sequence[FieldRead], rules: Iterable[Rule], thresholds: Routin
 def document_status(fields: Iterable[FieldResult]) -> DocumentResultStatus:
     """A document needs review while any of its fields does."""
     return "needs_review" if any(f.status == FieldStatus.review for f in fields) else "extracted"
+
+
+def _as_printed(
+    checks: list[RuleCheck], found: dict[str, FieldRead], doubts: set[str], second_reader: SecondReader | None
+) -> list[RuleCheck]:
+    """The failed rules whose fields all read clearly and read again alike: the report's
+    numbers do not add up. A rule with a field in doubt, not found or not printed is not one."""
+    if second_reader is None:
+        return []
+    clear = [
+        check
+        for check in checks
+        if not check.holds and all(code in found and code not in doubts and found[code].cell for code in check.codes)
+    ]
+    codes = dict.fromkeys(code for check in clear for code in check.codes)
+    confirmed = second_reader([_to_confirm(found[code]) for code in codes]) if codes else set()
+    return [check for check in clear if all(code in confirmed for code in check.codes)]
+
+
+def _to_confirm(field: FieldRead) -> CellToConfirm:
+    assert field.read is not None and field.cell is not None and field.page is not None
+    return CellToConfirm(
+        key=field.indicator.code,
+        page=field.page,
+        cell=field.cell,
+        text=field.read.text,
+        value=field.read.value,
+        amount=field.indicator.unit == "万元",
+    )
 
 
 def _route(

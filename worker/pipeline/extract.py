@@ -26,6 +26,7 @@ from docextract import __version__
 from docextract.settings import Settings, get_settings
 from models.schemas import ExtractionResult, PageSource, ReportInfo, RunInfo, TemplateInfo
 from models.template import Layout, Template, registry
+from worker.pipeline.confirm import confirmer
 from worker.pipeline.decide import decide, document_status
 from worker.pipeline.gazetteer import BUILT_IN, Gazetteer
 from worker.pipeline.layout import find_grid
@@ -176,7 +177,9 @@ class Extractor:
         learnt: Learnt,
     ) -> Extraction:
         with clock.stage("decide"):
-            fields = decide(reading.fields, template.catalogue.rules, self.settings.routing)
+            pages = {tp.prepared.number: tp.prepared for tp in reading.table_pages}
+            second_reader = confirmer(pages, self.engine, self.settings.routing)
+            fields = decide(reading.fields, template.catalogue.rules, self.settings.routing, second_reader)
             gazetteer = self.gazetteer.with_units(learnt.units)
             report = decide_report(reading.metadata, gazetteer, self.settings.routing)
         confidence = reading.confidence if reading.confidence is not None or guess is None else guess.confidence

@@ -100,6 +100,7 @@ def field_read(match: RowMatch, template: Template, pages: dict[int, PreparedPag
         reasons=(*parsed.reasons, *_row_reasons(row, indicator, template, parsed)),
         page=row.page,
         box=pages[row.page].original_box(row.value_box),
+        cell=row.value_box,
         label_read=row.label.text,
         unit_read=row.unit.text,
     )

@@ -181,6 +181,7 @@ def field_read(indicator: Indicator, match: CellMatch, template: Template, pages
         ),
         page=match.page,
         box=pages[match.page].original_box(match.cell.box),
+        cell=match.cell.box,
         label_read=match.label,
         unit_read=unit,
     )

@@ -20,6 +20,7 @@ class Reason(StrEnum):
     BLANK_VALUE = "blank_value"
     LOW_LABEL_MATCH = "low_label_match"
     SUM_MISMATCH = "sum_mismatch"
+    PRINTED_MISMATCH = "printed_mismatch"  # a rule the print breaks, every number of it read twice alike
     EXCEEDS_PARENT = "exceeds_parent"
     INFERRED_FROM_SUM = "inferred_from_sum"
     NOT_PRINTED = "not_printed"
@@ -33,7 +34,7 @@ class Reason(StrEnum):
     @property
     def blocking(self) -> bool:
         """Sends the field to a person whatever the scores say (unless a sum settles it)."""
-        return self is not Reason.NOT_PRINTED
+        return self not in (Reason.NOT_PRINTED, Reason.PRINTED_MISMATCH)
 
     @property
     def settled_by_sum(self) -> bool:
@@ -50,7 +51,7 @@ class Reason(StrEnum):
     @property
     def from_rules(self) -> bool:
         """Given by the template's rules, so recomputed whenever a value changes (review)."""
-        return self in (Reason.SUM_MISMATCH, Reason.EXCEEDS_PARENT)
+        return self in (Reason.SUM_MISMATCH, Reason.EXCEEDS_PARENT, Reason.PRINTED_MISMATCH)
 
 
 _SETTLED_BY_SUM = frozenset(

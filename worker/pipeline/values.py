@@ -48,7 +48,7 @@ _CONFUSIONS = {
 # Marks before or after the digits (7: '0 0—) are specks or a stroke of the ruling.
 _END_MARKS = ":;'\"`‘’“”" + _DASH_GLYPHS
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
-_MINUS = "-−–—―一"  # what a minus sign before the digits is read as (NFKC makes － a -)
+MINUS_GLYPHS = "-−–—―一"  # what a minus sign before the digits is read as (NFKC makes － a -)
 _UNIT_AFTER = re.compile(r"(万元|元)$")
 
 # Glyphs that mean one symbol in a value cell, for the recogniser to add up (see ocr.recognize):
@@ -100,7 +100,7 @@ def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> Parse
         decimal_allowed = True  # an amount
         if not cleaned:
             return ParsedValue(None, is_dash=False, repaired=False, readable=False)
-    negative = signed and len(cleaned) > 1 and cleaned[0] in _MINUS and not set(cleaned[1:]) <= _DASHES
+    negative = signed and len(cleaned) > 1 and cleaned[0] in MINUS_GLYPHS and not set(cleaned[1:]) <= _DASHES
     parsed = _parse_number(cleaned[1:] if negative else cleaned, decimal_allowed)
     if negative and parsed.value is not None:
         parsed = replace(parsed, value=-parsed.value, span=parsed.span + 0.5)

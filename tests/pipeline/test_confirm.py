@@ -1,0 +1,104 @@
+"""A rule the printed numbers break: its fields' cells read a second time (`confirm`), and the
+fields accepted as printed only when every one read clearly twice alike (`decide`)."""
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import pytest
+
+from docextract.settings import RoutingSettings
+from models.schemas import FieldStatus
+from models.template import get_template
+from worker.pipeline.confirm import CellToConfirm, read_again
+from worker.pipeline.decide import FieldRead, ValueRead, decide
+from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.reasons import Reason
+
+GK2008 = get_template("GK2008")
+# 四 = 四.1 + 四.2 + 四.3, printed 0 = 0 + 0 + 3 (as on the repository's phone-photo sample).
+PRINTED = {"GK2008-4": 0, "GK2008-4.1": 0, "GK2008-4.2": 0, "GK2008-4.3": 3}
+
+
+class Reader:
+    """A second reader that confirms the cells of `alike` and records what it was asked."""
+
+    def __init__(self, alike: set[str]) -> None:
+        self.alike = alike
+        self.asked: list[str] = []
+
+    def __call__(self, cells: Sequence[CellToConfirm]) -> set[str]:
+        self.asked += [cell.key for cell in cells]
+        return {cell.key for cell in cells} & self.alike
+
+
+def _reads(score: dict[str, float] | None = None) -> list[FieldRead]:
+    indicators = {i.code: i for i in GK2008.catalogue.indicators}
+    return [
+        FieldRead(
+            indicators[code],
+            ValueRead(str(value), value, (score or {}).get(code, 0.99), 0.99, unread=False),
+            label_match=0.95,
+            page=1,
+            box=(0.0, 40.0 * n, 100.0, 40.0 * n + 30),
+            cell=(0.0, 40.0 * n, 100.0, 40.0 * n + 30),
+        )
+        for n, (code, value) in enumerate(PRINTED.items())
+    ]
+
+
+def _decided(reads: list[FieldRead], reader: Reader | None) -> dict[str, tuple[FieldStatus, list[str]]]:
+    fields = decide(reads, GK2008.catalogue.rules, RoutingSettings(), reader)
+    return {f.code: (f.status, list(f.reasons)) for f in fields}
+
+
+def test_a_broken_rule_read_twice_alike_is_accepted_as_printed_and_says_so():
+    reader = Reader(set(PRINTED))
+    decided = _decided(_reads(), reader)
+    assert sorted(reader.asked) == sorted(PRINTED)
+    assert decided == {code: (FieldStatus.accepted, ["printed_mismatch"]) for code in PRINTED}
+
+
+def test_one_cell_not_read_alike_sends_the_whole_rule_to_review():
+    decided = _decided(_reads(), Reader(set(PRINTED) - {"GK2008-4.2"}))
+    assert decided == {code: (FieldStatus.review, ["sum_mismatch"]) for code in PRINTED}
+    assert _decided(_reads(), None) == decided  # as without a second reader
+
+
+def test_a_rule_with_a_field_in_doubt_is_not_read_again():
+    reader = Reader(set(PRINTED))
+    decided = _decided(_reads({"GK2008-4.3": 0.5}), reader)
+    assert reader.asked == []
+    # the doubtful 4.3 alone can explain the broken sum: it alone is flagged
+    assert decided["GK2008-4.3"] == (FieldStatus.review, ["sum_mismatch", "low_ocr_confidence"])
+    assert decided["GK2008-4.1"] == (FieldStatus.accepted, [])
+
+
+def test_printed_mismatch_does_not_block_and_is_recomputed_with_the_rules():
+    assert not Reason.PRINTED_MISMATCH.blocking
+    assert Reason.PRINTED_MISMATCH.from_rules
+
+
+def _page(numbers: dict[int, str]) -> PreparedPage:
+    """A page of 60 px high value cells 300 px wide, one number per row (row → text)."""
+    gray = np.full((60 * len(numbers) + 20, 320), 250, np.uint8)
+    for row, text in numbers.items():
+        cv2.putText(gray, text, (110, 60 * row + 45), cv2.FONT_HERSHEY_SIMPLEX, 1.2, 20, 3, cv2.LINE_AA)
+    ink = np.where(gray < 128, 255, 0).astype(np.uint8)
+    return PreparedPage(1, gray, ink, np.eye(3), 200.0, (), 0, 0.0)
+
+
+def _cell(key: str, row: int, text: str, value: int | None) -> CellToConfirm:
+    return CellToConfirm(key, 1, (10.0, 60.0 * row + 5, 310.0, 60.0 * row + 63), text, value, amount=False)
+
+
+@pytest.mark.ocr
+def test_a_second_read_confirms_the_printed_number_only(extractor):
+    page = _page({0: "3054", 1: "3054", 2: "", 3: "17"})
+    cells = [
+        _cell("same", 0, "3054", 3054),
+        _cell("misread", 1, "3034", 3034),  # what a first read that lost a stroke would give
+        _cell("blank", 2, "", None),  # a blank is never confirmed: a sum counts it as 0
+        _cell("lost digit", 3, "1", 1),
+    ]
+    assert read_again(cells, {1: page}, extractor.engine, RoutingSettings()) == {"same"}
