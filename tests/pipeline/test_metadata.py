@@ -200,7 +200,7 @@ class _TitleBand:
         return [TextRead(t, 0.9, (0.9,)) for t in texts]
 
 
-def test_only_the_first_rows_of_the_title_band_are_read():
+def test_the_title_band_is_read_row_by_row_until_the_title_is_found():
     blank = np.full((800, 1400), 255, np.uint8)
     page = PreparedPage(1, blank, blank, np.eye(3), 200.0, (), 0, 0.0)
     engine = _TitleBand(
@@ -216,9 +216,41 @@ def test_only_the_first_rows_of_the_title_band_are_read():
     )
     title = parse_title(read_title(page, engine))
     assert (title.unit_name, title.year) == ("慈溪市人民政府办公室", 2013)
-    assert sorted(engine.read) == sorted(
-        ["慈溪市人民政府办公室", "2013年政府信息公开", "工作年度报告", "（2014年1月）", "——"]
+    # The title's two rows only: the rows below it are not read.
+    assert sorted(engine.read) == sorted(["慈溪市人民政府办公室", "2013年政府信息公开", "工作年度报告"])
+
+
+def test_a_title_below_two_rows_of_other_print_is_read_from_the_next_two():
+    blank = np.full((800, 1400), 255, np.uint8)
+    page = PreparedPage(1, blank, blank, np.eye(3), 200.0, (), 0, 0.0)
+    engine = _TitleBand(
+        [
+            ("慈政办〔2014〕3号", 100, 40, 330),
+            ("——", 600, 100, 60),
+            ("慈溪市人民政府办公室", 400, 160, 500),
+            ("2013年政府信息公开工作年度报告", 300, 220, 700),
+            ("本报告根据《中华人民共和国政府信息公开条例》要求编制", 100, 340, 1150),  # a fifth row
+        ]
     )
+    title = parse_title(read_title(page, engine))
+    assert (title.unit_name, title.year) == ("慈溪市人民政府办公室", 2013)
+    assert sorted(engine.read) == sorted(
+        ["慈政办〔2014〕3号", "——", "慈溪市人民政府办公室", "2013年政府信息公开工作年度报告"]
+    )
+
+
+def test_a_seal_remnant_between_a_wrapped_titles_lines_does_not_part_them():
+    lines = [
+        scored("象山县林业局", (719, 385, 931, 431), 1.0),
+        scored("日", (662, 421, 681, 450), 0.257),  # a piece of the seal's lettering, its own row
+        scored("2024年政府信息公开工作年度报告", (562, 448, 1089, 488), 1.0),
+        scored("一、总体情况", (173, 500, 341, 540), 1.0),
+    ]
+    title = parse_title(lines)
+    assert (title.unit_name, title.year) == ("象山县林业局", 2024)
+    # A short line read for sure is print: the title names no body then.
+    sure = [*lines[:1], scored("附件", (662, 421, 720, 450), 0.98), *lines[2:]]
+    assert (parse_title(sure).unit_name, parse_title(sure).year) == ("附件", 2024)
 
 
 def test_a_heading_without_a_year_line_takes_the_year_its_table_header_prints():

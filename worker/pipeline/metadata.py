@@ -239,14 +239,23 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
         return [line for row in _rows([line.box for line in lines])[:_TITLE_ROWS] for line in (lines[i] for i in row)]
     region = np.dstack([np.ascontiguousarray(page.gray[:bottom])] * 3)
     boxes = engine.detect(region)
-    first_rows = sorted(i for row in _rows([box_span(b) for b in boxes])[:_TITLE_ROWS] for i in row)
-    return read_detected(engine, region, [boxes[i] for i in first_rows])
+    rows = _rows([box_span(b) for b in boxes])[:_TITLE_ROWS]
+    lines: list[DetectedLine] = []
+    # Most titles are in the first two rows, and `parse_title` finds them there before it
+    # looks further: the rows below (often long lines of the body) are read only if not.
+    for some in (rows[:2], rows[2:]):
+        lines += read_detected(engine, region, [boxes[i] for i in sorted(i for row in some for i in row)])
+        if parse_title(lines).title_found:
+            break
+    return lines
 
 
 def parse_title(lines: list[DetectedLine]) -> Metadata:
     """Issuing body and year from a title such as 洪泽区人民政府2023年政府信息公开工作年度报告,
     printed on one line or wrapped (the body on the line above the year)."""
-    read_rows = _joined_rows(lines)[:_TITLE_ROWS]
+    # A row of a character or two read unsure is a seal's remnant or a speck, not a title's
+    # line: between the body's line and the year's it would keep them apart.
+    read_rows = [row for row in _joined_rows(lines)[:_TITLE_ROWS] if len(row.text) > 2 or row.score >= 0.5]
     rows = [simplified(unicodedata.normalize("NFKC", row.text)).strip() for row in read_rows]
     for first in range(len(rows)):
         for last in range(first + 1, min(first + 2, len(rows)) + 1):

@@ -16,6 +16,7 @@ from functools import cache, cached_property
 import cv2
 import numpy as np
 
+from worker.pipeline.cells.ink import median_grey
 from worker.pipeline.load import PageImage
 from worker.pipeline.pdfrules import DrawnRule, printed
 from worker.pipeline.textlayer import TextLayer
@@ -95,18 +96,18 @@ class PreparedPage:
 
 def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grey image with red ink turned to paper, and the mask of the red ink (255 = red)."""
-    b, g, r = (image[:, :, i].astype(np.int16) for i in range(3))
-    redness = r - np.maximum(g, b)
-    red = ((redness > 40) & (r > 90)).astype(np.uint8) * 255
+    b, g, r = cv2.split(image)
+    redness = cv2.subtract(r, cv2.max(g, b))  # r - max(g, b), 0 where not positive
+    red = cv2.bitwise_and(cv2.compare(redness, 40, cv2.CMP_GT), cv2.compare(r, 90, cv2.CMP_GT))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    if not red.any():
+    if not cv2.countNonZero(red):
         return gray, red
     # Where black print crosses the seal, the pixel is dark in the red channel and darker
     # than the seal ink: keep it. Seal ink alone is light in the red channel and no darker
     # than seal ink is (JPEG keeps colour at half resolution, so thin print over a seal
     # can look as red as the seal, but not as light). Seal ink and its soft, less red edges
     # become the paper around them.
-    seal_ink = float(np.median(gray[red > 0]))
+    seal_ink = median_grey(gray[red > 0])
     # A seal's faint parts (a pale, blurred or shaded seal in a photo) lie within a few pixels
     # of its clearly red ones, are a little red and, in the red channel, nearly as light as
     # the paper around them: measured against that paper, not against white.
@@ -123,7 +124,7 @@ def _paper_level(gray: np.ndarray, hidden: np.ndarray) -> np.ndarray:
     """The paper's brightness around each pixel, `hidden` pixels left out: a median over a
     window wider than any stroke, taken at a quarter of the resolution."""
     height, width = gray.shape
-    seen = np.where(hidden, np.uint8(np.median(gray)), gray)  # most of a page is paper
+    seen = np.where(hidden, np.uint8(median_grey(gray)), gray)  # most of a page is paper
     small = cv2.resize(seen, (max(width // 4, 1), max(height // 4, 1)), interpolation=cv2.INTER_AREA)
     window = max(min(small.shape) // 40, 2) * 2 + 1
     return cv2.resize(cv2.medianBlur(small, window), (width, height), interpolation=cv2.INTER_LINEAR)
