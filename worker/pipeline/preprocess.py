@@ -149,8 +149,11 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     if count < 2:
         return None
     sheet = labels == 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    points = cv2.findNonZero((sheet | _shaded_paper(small, sheet)).astype(np.uint8))
-    hull = cv2.convexHull(points)
+    # The hull of the paper's outlines is the hull of all its pixels, from far fewer points.
+    outlines, _ = cv2.findContours(
+        (sheet | _shaded_paper(small, sheet)).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE
+    )
+    hull = cv2.convexHull(np.concatenate(outlines))
     inside = np.zeros_like(small)
     cv2.fillConvexPoly(inside, hull, 255)
     outside = inside == 0
