@@ -1,5 +1,7 @@
 """Matrix layout on a drawn page: merged header cells, a vertical merged label, two tables."""
 
+from itertools import pairwise
+
 import cv2
 import numpy as np
 
@@ -73,3 +75,40 @@ def test_a_table_cut_by_the_page_end_keeps_its_last_row():
 def test_a_page_without_rules_has_no_table():
     blank = PageImage(number=1, image=np.full((1754, 1241, 3), 255, np.uint8), dpi=DPI, is_color=False)
     assert find_tables(prepare_page(blank)) == []
+
+
+def _short_rule_page(bar: str) -> PageImage:
+    """A label column and six value columns; the header cell over columns 1-2 is one, and the
+    value band under it (a third of an inch) rules them apart (`bar` == "rule") or holds, in
+    that wide cell, a stroke from rule to rule that is print: the "1" of a "10" (`bar` ==
+    "digit") or a stroke with print on one side only (`bar` == "lone")."""
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    xs, top, middle, bottom = (100, 200, 260, 320, 380, 440, 500, 560), 200, 300, 350
+    for y in (top, middle, bottom):
+        _line(image, (xs[0], y), (xs[-1], y))
+    for x in (*xs[:2], *xs[3:]):
+        _line(image, (x, top), (x, bottom))
+    if bar == "rule":
+        _line(image, (xs[2], middle), (xs[2], bottom))
+    for x0, x1 in pairwise(xs[1:]):
+        if x0 != xs[2] or bar == "rule":
+            cv2.putText(image, "0", ((x0 + x1) // 2 - 6, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    if bar != "rule":
+        cv2.line(image, (xs[2], middle + 2), (xs[2], bottom - 2), (0, 0, 0), 2)  # as thin as the rules
+    if bar == "digit":
+        cv2.putText(image, "0", (xs[2] + 4, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    return PageImage(number=3, image=image, dpi=DPI, is_color=False)
+
+
+def test_a_column_rule_drawn_in_one_band_only_splits_its_wide_cell():
+    [table] = find_tables(prepare_page(_short_rule_page("rule")))
+    assert len(table.columns) == 8
+    assert [(c.left, c.right) for c in table.band_cells(0)] == [(0, 1), (1, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
+    assert [(c.left, c.right) for c in table.band_cells(1)] == [(i, i + 1) for i in range(7)]
+
+
+def test_a_stroke_of_print_as_tall_as_its_row_is_no_column_rule():
+    for bar in ("digit", "lone"):
+        [table] = find_tables(prepare_page(_short_rule_page(bar)))
+        assert len(table.columns) == 7, bar
+        assert [(c.left, c.right) for c in table.band_cells(1)] == [(0, 1), (1, 2), *((i, i + 1) for i in range(2, 6))]
