@@ -72,6 +72,13 @@ def test_a_table_cut_by_the_page_end_keeps_its_last_row():
     assert abs(last_row[-1].box[3] - Y[-1]) <= 3  # where the verticals end
 
 
+def test_a_dark_page_edge_beside_a_table_is_no_column_rule():
+    page = _matrix_page()
+    cv2.line(page.image, (1200, 60), (1200, 1700), (40, 40, 40), 4)  # the scanner's shadow down the page's edge
+    tables = find_tables(prepare_page(page))
+    assert [(t.bands, len(t.columns)) for t in tables] == [(5, 6), (2, 3)]
+
+
 def test_a_page_without_rules_has_no_table():
     blank = PageImage(number=1, image=np.full((1754, 1241, 3), 255, np.uint8), dpi=DPI, is_color=False)
     assert find_tables(prepare_page(blank)) == []

@@ -156,6 +156,7 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
     seals = [seal.box for seal in page.seals]
     horizontals = [_bridged(rule, seals, horizontal=True) for rule in horizontals]
     verticals = [_bridged(rule, seals, horizontal=False) for rule in verticals]
+    verticals = [v for v in verticals if _meets(v, horizontals, gap)]
     min_band = page.dpi * 0.06
     horizontals = _close_open_bottoms(horizontals, verticals, min_band)
     bands: list[tuple[Rule, Rule, list[Rule]]] = []
@@ -174,6 +175,18 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
         else:
             tables.append([band])
     return [_table(page.number, run, tolerance * 2) for run in tables]
+
+
+def _meets(vertical: Rule, horizontals: list[Rule], gap: float) -> bool:
+    """Whether a row rule reaches the vertical along its length: a column rule meets the
+    table's rules, a line that none meets is not one (the dark edge of a page beside a table,
+    a fold)."""
+    x = vertical.position
+    return any(
+        start - gap <= horizontal.position <= end + gap and any(a - gap <= x <= b + gap for a, b in horizontal.spans)
+        for horizontal in horizontals
+        for start, end in vertical.spans
+    )
 
 
 _WIDE_CELL = 1.6  # a cell this many times as wide as its band's typical cell may be two
