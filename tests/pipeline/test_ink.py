@@ -49,3 +49,18 @@ def test_bold_print_is_ink_whole() -> None:
     assert paper == 230
     assert (ink[20:40, 80:180] == 255).all()
     assert ink.sum() // 255 == 20 * 100
+
+
+def test_a_faint_digit_broken_in_two_is_one_line() -> None:
+    """A 2 printed faint at 150 dpi whose curve came apart from its base: each piece is
+    shorter than a text line, together they are the digit (not two stray marks, a blank)."""
+    cell = np.full((35, 70), 248, np.uint8)
+    cv2.putText(cell, "2", (30, 23), cv2.FONT_HERSHEY_SIMPLEX, 0.65, 140, 1)
+    cell[16:18] = 248  # the break: pieces 7 and 5 pixels high
+    assert ink_lines(cell, 150, split_lines=True) == [(31, 9, 41, 23)]
+    hairline = np.vstack([cell, np.full((25, 70), 248, np.uint8)])  # under the digit, pieces
+    hairline[37:44, 50], hairline[46:54, 50] = 120, 120  # of a rule's one-pixel remnant
+    assert ink_lines(hairline, 150, split_lines=True) == [(31, 9, 41, 23)]
+    far = np.full_like(cell, 248)
+    far[:16], far[26:] = cell[:16], cell[16:25]  # the base 10 pixels below: another mark
+    assert ink_lines(far, 150, split_lines=True) == []

@@ -86,7 +86,8 @@ def test_a_page_without_rules_has_no_table():
 
 def _short_rule_page(bar: str) -> PageImage:
     """A label column and six value columns; the header cell over columns 1-2 is one, and the
-    value band under it (a third of an inch) rules them apart (`bar` == "rule") or holds, in
+    value band under it (a third of an inch) rules them apart (`bar` == "rule"; "faint": in
+    grey, a pixel wide and broken every few pixels, as a poor copy prints it) or holds, in
     that wide cell, a stroke from rule to rule that is print: the "1" of a "10" (`bar` ==
     "digit") or a stroke with print on one side only (`bar` == "lone")."""
     image = np.full((1754, 1241, 3), 255, np.uint8)
@@ -97,10 +98,13 @@ def _short_rule_page(bar: str) -> PageImage:
         _line(image, (x, top), (x, bottom))
     if bar == "rule":
         _line(image, (xs[2], middle), (xs[2], bottom))
+    if bar == "faint":
+        for y in range(middle, bottom, 7):
+            cv2.line(image, (xs[2], y), (xs[2], min(y + 3, bottom)), (200, 200, 200), 1)
     for x0, x1 in pairwise(xs[1:]):
-        if x0 != xs[2] or bar == "rule":
+        if x0 != xs[2] or bar in ("rule", "faint"):
             cv2.putText(image, "0", ((x0 + x1) // 2 - 6, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
-    if bar != "rule":
+    if bar in ("digit", "lone"):
         cv2.line(image, (xs[2], middle + 2), (xs[2], bottom - 2), (0, 0, 0), 2)  # as thin as the rules
     if bar == "digit":
         cv2.putText(image, "0", (xs[2] + 4, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
@@ -108,10 +112,11 @@ def _short_rule_page(bar: str) -> PageImage:
 
 
 def test_a_column_rule_drawn_in_one_band_only_splits_its_wide_cell():
-    [table] = find_tables(prepare_page(_short_rule_page("rule")))
-    assert len(table.columns) == 8
-    assert [(c.left, c.right) for c in table.band_cells(0)] == [(0, 1), (1, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
-    assert [(c.left, c.right) for c in table.band_cells(1)] == [(i, i + 1) for i in range(7)]
+    for bar in ("rule", "faint"):
+        [table] = find_tables(prepare_page(_short_rule_page(bar)))
+        assert len(table.columns) == 8, bar
+        assert [(c.left, c.right) for c in table.band_cells(0)] == [(0, 1), (1, 3), (3, 4), (4, 5), (5, 6), (6, 7)]
+        assert [(c.left, c.right) for c in table.band_cells(1)] == [(i, i + 1) for i in range(7)], bar
 
 
 def test_a_stroke_of_print_as_tall_as_its_row_is_no_column_rule():
@@ -119,3 +124,26 @@ def test_a_stroke_of_print_as_tall_as_its_row_is_no_column_rule():
         [table] = find_tables(prepare_page(_short_rule_page(bar)))
         assert len(table.columns) == 7, bar
         assert [(c.left, c.right) for c in table.band_cells(1)] == [(0, 1), (1, 2), *((i, i + 1) for i in range(2, 6))]
+
+
+def _sealed_grid_page() -> PageImage:
+    """Ten rows of label | unit | two values, a grey seal (1.6 inches across, a bar at its
+    centre as a star's or a letter's stroke) over the value columns, as a grey scan prints
+    it: its ring's top, bottom and sides run as flat as a rule for a while."""
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    xs, ys = (100, 500, 650, 850, 1050), [300 + 60 * i for i in range(11)]
+    for y in ys:
+        _line(image, (xs[0], y), (xs[-1], y))
+    for x in xs:
+        _line(image, (x, ys[0]), (x, ys[-1]))
+    cv2.circle(image, (930, 590), 120, (110, 110, 110), 6)
+    cv2.line(image, (935, 540), (935, 630), (110, 110, 110), 6)
+    return PageImage(number=1, image=image, dpi=DPI, is_color=False)
+
+
+def test_a_grey_seals_ring_over_the_value_columns_is_no_rule():
+    prepared = prepare_page(_sealed_grid_page())
+    assert [s.kind for s in prepared.seals] == ["grey"]
+    [table] = find_tables(prepared)
+    assert (table.bands, len(table.columns)) == (10, 5)
+    assert all(len(table.band_cells(band)) == 4 for band in range(10))

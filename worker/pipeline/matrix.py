@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+import cv2
 import layoutparser as lp
 import numpy as np
 
@@ -27,6 +28,7 @@ from worker.pipeline.cells import (
     combine_reads,
     ink_lines,
     is_dash,
+    median_grey,
     pad_crop,
     read_lines,
     read_text,
@@ -154,6 +156,7 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
     horizontals = _rules(_segments(strokes.horizontal, True, page.dpi * 0.3), tolerance, gap)
     verticals = _rules(_segments(strokes.vertical, False, page.dpi * 0.1), tolerance, gap)
     seals = [seal.box for seal in page.seals]
+    horizontals, verticals = _off_seals(horizontals, verticals, seals, gap)
     horizontals = [_bridged(rule, seals, horizontal=True) for rule in horizontals]
     verticals = [_bridged(rule, seals, horizontal=False) for rule in verticals]
     verticals = [v for v in verticals if _meets(v, horizontals, gap)]
@@ -175,6 +178,42 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
         else:
             tables.append([band])
     return [_table(page.number, run, tolerance * 2) for run in tables]
+
+
+Seals = list[tuple[float, float, float, float]]
+
+
+def _off_seals(
+    horizontals: list[Rule], verticals: list[Rule], seals: Seals, gap: float
+) -> tuple[list[Rule], list[Rule]]:
+    """The rules without the strokes of a grey seal (its ring's flat top, bottom and sides,
+    the star, lettering): lines wholly inside a seal that do not end on the rules across
+    them at both ends, as a table's rules do (a rule through a seal runs out of it)."""
+    outside_h = [h for h in horizontals if not _inside(h, seals, horizontal=True)]
+    outside_v = [v for v in verticals if not _inside(v, seals, horizontal=False)]
+    kept_h = [h for h in horizontals if h in outside_h or _ends_on(h, outside_v, gap)]
+    kept_v = [v for v in verticals if v in outside_v or _ends_on(v, outside_h, gap)]
+    return kept_h, kept_v
+
+
+def _inside(rule: Rule, seals: Seals, horizontal: bool) -> bool:
+    for x0, y0, x1, y1 in seals:
+        (a0, a1), (b0, b1) = ((x0, x1), (y0, y1)) if horizontal else ((y0, y1), (x0, x1))
+        if b0 <= rule.position <= b1 and all(a0 <= start and end <= a1 for start, end in rule.spans):
+            return True
+    return False
+
+
+def _ends_on(rule: Rule, across: list[Rule], gap: float) -> bool:
+    """Whether every span of a rule starts and ends on a rule across it."""
+
+    def met(point: float) -> bool:
+        return any(
+            abs(other.position - point) <= gap and any(a - gap <= rule.position <= b + gap for a, b in other.spans)
+            for other in across
+        )
+
+    return all(met(start) and met(end) for start, end in rule.spans)
 
 
 def _meets(vertical: Rule, horizontals: list[Rule], gap: float) -> bool:
@@ -203,28 +242,47 @@ def _rules_of_band(page: PreparedPage, upper: Rule, lower: Rule, crossing: list[
     typical = float(np.median(np.diff(positions)))
     inset = int(page.dpi * 0.03)
     rows = slice(int(np.floor(upper.position)) + inset, int(np.ceil(lower.position)) + 1 - inset)
-    beside, thin = int(page.dpi * 0.04), page.dpi * 0.03 + 2  # the lean allowed widens a rule by 2
     found = []
     for left, right in pairwise(positions):
-        if right - left < _WIDE_CELL * typical:
-            continue
-        x0 = int(left + 0.3 * typical)  # a rule splits the cell in two parts of a cell's width
-        strip = page.ink[rows, x0 : int(right - 0.3 * typical)] > 0
+        if right - left >= _WIDE_CELL * typical:
+            found += [
+                Rule(x, ((upper.position, lower.position),)) for x in _rule_in_cell(page, rows, left, right, typical)
+            ]
+    return found
+
+
+FAINT_RULE_DEPTH = 20  # grey levels below the paper a faint rule's print still reaches
+
+
+def _rule_in_cell(page: PreparedPage, rows: slice, left: float, right: float, typical: float) -> list[float]:
+    """Where a rule splits a wide cell of a band (see `_rules_of_band`): in its ink, else
+    drawn faint or broken, in its grey (darker than the paper by FAINT_RULE_DEPTH once
+    smoothed down the band: a rule so inks its whole height, a digit only its own and a
+    little more; the grey of a rule's soft edges widens it by a pixel each side)."""
+    x0, x1 = int(left + 0.3 * typical), int(right - 0.3 * typical)  # a rule parts it in cells
+    inset, beside, thin = int(page.dpi * 0.03), int(page.dpi * 0.04), page.dpi * 0.03 + 2  # lean: +2
+    grey = page.gray[rows, x0:x1]
+    along = max(round(page.dpi * 0.04), 3)
+    faint = cv2.blur(grey, (1, along)) < median_grey(grey) - FAINT_RULE_DEPTH if grey.size else grey > 0
+    for strip, widest in ((page.ink[rows, x0:x1] > 0, thin), (faint, thin + 2)):
         leaning = strip | np.roll(strip, 1, axis=1) | np.roll(strip, -1, axis=1)
+        found = []
         for start, end in _runs(leaning.mean(axis=0) >= 0.9):
-            if end - start > thin:
-                continue
             start, end = x0 + start, x0 + end
             paper = [page.ink[rows, start - 1 - beside : start - 1], page.ink[rows, end + 1 : end + 1 + beside]]
             sides = [
                 page.ink[rows, int(left) + inset : start - beside],
                 page.ink[rows, end + beside : int(right) - inset],
             ]
-            if all(np.count_nonzero(p) <= 0.02 * p.size for p in paper) and all(
-                np.count_nonzero(side) >= (page.dpi * 0.02) ** 2 for side in sides
+            if (
+                end - start <= widest
+                and all(np.count_nonzero(p) <= 0.02 * p.size for p in paper)
+                and all(np.count_nonzero(side) >= (page.dpi * 0.02) ** 2 for side in sides)
             ):
-                found.append(Rule((start + end - 1) / 2, ((upper.position, lower.position),)))
-    return found
+                found.append((start + end - 1) / 2)
+        if found:
+            return found
+    return []
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:

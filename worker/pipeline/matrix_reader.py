@@ -2,9 +2,10 @@
 
 Every cell of every ruled table on the table pages is read (the cells read for detection are
 not read again), mapped to `<row>@<column>` codes (`matrix_mapping`), the unsure values read
-again as numbers, and each code becomes a `FieldRead` with the reader's own doubts. The
-issuing body and year come from the title on page 1; without one (a scan of the tables
-only), from the lines above the first table.
+again as numbers (and a signed column's number with a stroke before it, for its minus), and
+each code becomes a `FieldRead` with the reader's own doubts. The issuing body and year come
+from the title on page 1; without one (a scan of the tables only), from the lines above the
+first table.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import numpy as np
+
 from models.catalogue import Indicator, MatrixCatalogue, variant_indicators
 from models.template import Template
-from worker.pipeline.cells import mark_before_digits, overlaps
+from worker.pipeline.cells import CellRead, combine_reads, mark_before_digits, overlaps, pad_crop
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
 from worker.pipeline.matrix import CellReads, cell_crop, read_cells
@@ -56,7 +59,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
     if len(mapping.matches) < MIN_MATCHED_SHARE * len(catalogue.catalogue):
         return None  # the headers looked like the form, the tables are not it
     with job.clock.stage("read"):
-        mapping = _reread_unsure_values(mapping, job)
+        mapping = _read_signs_again(_reread_unsure_values(mapping, job), job)
     with job.clock.stage("metadata"):
         metadata, heading = _report_metadata(job, mapping)
     pages = {tp.prepared.number: tp.prepared for tp in job.pages}
@@ -105,6 +108,51 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
             if m.page == page:
                 matches[m.code] = replace(m, read=reads[m.cell])  # type: ignore[index]
     return replace(mapping, matches=matches)
+
+
+def _read_signs_again(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
+    """A signed column's number read positive with a stroke before its digits that may be a
+    lost minus (`mark_before_digits`), read again from the cell's print as scanned, stroke
+    included (the first read's cell was cleaned: a thin or pale minus goes with the specks).
+    Where that read gives the same digits after a minus, as clearly as a value is accepted,
+    the number is negative; otherwise the first read stands, its sign in doubt."""
+    prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
+    crops = {
+        code: crop
+        for code, match in mapping.matches.items()
+        if (crop := _lost_minus(code, match, job, prepared)) is not None
+    }
+    if not crops:
+        return mapping
+    matches = dict(mapping.matches)
+    reads = job.engine.recognize(list(crops.values()), VALUE_ALPHABET)
+    for code, read in zip(crops, reads, strict=True):
+        first = matches[code]
+        again = combine_reads([read])
+        if _same_number_negative(first.read, again, job):  # type: ignore[arg-type]
+            matches[code] = replace(first, read=again)
+    return replace(mapping, matches=matches)
+
+
+def _lost_minus(code: str, match: CellMatch, job: ReadJob, pages: dict[int, PreparedPage]) -> np.ndarray | None:
+    """The print of a signed column's cell read positive, from a possible minus to the end
+    of its digits (None: the read is not in doubt of a lost minus)."""
+    if match.cell is None or match.read is None or match.page is None or not job.template.is_signed(code):
+        return None
+    page = pages[match.page]
+    parsed = parse_value(match.read.text, False, signed=True)
+    if page.text_layer is not None or parsed.value is None or parsed.value <= 0:
+        return None
+    crop = cell_crop(page, match.cell)
+    span = mark_before_digits(crop)
+    return None if span is None else pad_crop(crop, span)
+
+
+def _same_number_negative(first: CellRead, again: CellRead, job: ReadJob) -> bool:
+    thresholds = job.thresholds
+    clear = again.score >= thresholds.min_value_confidence and again.min_char_score >= thresholds.min_char_confidence
+    before, after = parse_value(first.text, False, signed=True), parse_value(again.text, False, signed=True)
+    return clear and before.value is not None and after.value == -before.value
 
 
 def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> tuple[Metadata, PageRegion]:
@@ -194,7 +242,7 @@ def _sign_unsure(value: float | None, mark_before: bool, match: CellMatch, page:
     if value is None or value <= 0:
         return False
     assert match.cell is not None
-    return mark_before or (page.text_layer is None and mark_before_digits(cell_crop(page, match.cell)))
+    return mark_before or (page.text_layer is None and mark_before_digits(cell_crop(page, match.cell)) is not None)
 
 
 def _cell_reasons(

@@ -20,6 +20,7 @@ from worker.pipeline.cells.ink import (
     is_flat,
     is_slanted_stroke,
     mark_before_digits,
+    median_grey,
     pad_crop,
     print_darkness,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "learn_pitch",
     "learn_placement",
     "mark_before_digits",
+    "median_grey",
     "number_width",
     "numbers_ink",
     "overlaps",

@@ -192,19 +192,20 @@ def _sign_before(mark: tuple[int, ...], characters: list[tuple[int, ...]]) -> bo
 FAINT_SIGN_DEPTH = 20  # grey levels below the paper a pale or thin minus still reaches
 
 
-def mark_before_digits(cell: np.ndarray) -> bool:
-    """Whether ink that could be a minus sign lies left of a cell's digits: a flat stroke at
+def mark_before_digits(cell: np.ndarray) -> tuple[int, int, int, int] | None:
+    """Where ink that could be a minus sign lies left of a cell's digits: a flat stroke at
     their mid-height, however faint, thin or short. A minus printed pale or one pixel high
     is cleaned away as a seal's remains or a speck before the cell is read (`clean_cell`),
     or dropped by the recogniser, so a number read without a sign is not known positive
-    while such a stroke is there."""
+    while such a stroke is there. The box (x0, y0, x1, y1) of the stroke and the digits,
+    None when there is none."""
     if cell.size == 0:
-        return False
+        return None
     smooth = cv2.GaussianBlur(cell, (3, 3), 0).astype(np.float32)
     depth = float(np.median(smooth)) - smooth
     digits = _digit_boxes((depth > 40).astype(np.uint8))
     if not digits:
-        return False
+        return None
     left = min(x for x, _, _, _ in digits)
     top = float(np.median([y for _, y, _, _ in digits]))
     size = float(np.median([h for _, _, _, h in digits]))
@@ -217,8 +218,10 @@ def mark_before_digits(cell: np.ndarray) -> bool:
         flat = w >= max(1.5 * h, 0.15 * size) and h <= 0.45 * size
         middle = top + 0.2 * size <= y + h / 2 <= top + 0.8 * size
         if flat and middle and left - (x + w) <= 1.2 * size:
-            return True
-    return False
+            right = max(dx + dw for dx, _, dw, _ in digits)
+            bottom = max(dy + dh for _, dy, _, dh in digits)
+            return int(x), min(int(y), min(dy for _, dy, _, _ in digits)), int(right), int(max(y + h, bottom))
+    return None
 
 
 def _digit_boxes(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
@@ -311,7 +314,28 @@ def _split_text_lines(boxes: np.ndarray, dpi: float) -> list[tuple[int, int, int
         lines.append([x0, y0, x1, y1])
         widest.append(x1 - x0)
     min_line = dpi * 0.06  # a "line" thinner than this is a stray mark
-    return [tuple(line) for line in lines if line[3] - line[1] >= min_line]  # type: ignore[misc]
+    return [tuple(line) for line in _join_broken(lines, gap, min_line) if line[3] - line[1] >= min_line]  # type: ignore[misc]
+
+
+def _join_broken(lines: list[list[int]], gap: float, min_line: float) -> list[list[int]]:
+    """Lines (top to bottom) with a piece thinner than a line joined to the one just below
+    it, where they overlap across within `gap` and together are as wide as a character
+    (a third of their height): a character whose faint print broke apart (the curve of a 2
+    above its base) is one line, not two stray marks; pieces of a hairline left of a rule
+    stay apart."""
+    joined: list[list[int]] = []
+    for line in lines:
+        if joined:
+            last = joined[-1]
+            both = [*np.minimum(last[:2], line[:2]).tolist(), *np.maximum(last[2:], line[2:]).tolist()]
+            thin = min(last[3] - last[1], line[3] - line[1]) < min_line
+            across = line[0] < last[2] and line[2] > last[0]
+            wide = both[2] - both[0] >= (both[3] - both[1]) / 3
+            if thin and across and wide and line[1] - last[3] <= gap:
+                joined[-1] = both
+                continue
+        joined.append(line)
+    return joined
 
 
 def pad_crop(crop: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
