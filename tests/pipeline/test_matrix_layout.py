@@ -126,6 +126,31 @@ def test_a_stroke_of_print_as_tall_as_its_row_is_no_column_rule():
         assert [(c.left, c.right) for c in table.band_cells(1)] == [(0, 1), (1, 2), *((i, i + 1) for i in range(2, 6))]
 
 
+def _unruled_value_band_page(centred: bool) -> PageImage:
+    """A label column and six value columns ruled apart in the header; the value band under
+    it leaves out the rule between columns 1 and 2: a number in each, or one number centred
+    across where the rule would be (`centred`: a cell printed as one)."""
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    xs, top, middle, bottom = (100, 200, 260, 320, 380, 440, 500, 560), 200, 300, 350
+    for y in (top, middle, bottom):
+        _line(image, (xs[0], y), (xs[-1], y))
+    for x in xs:
+        _line(image, (x, top), (x, middle if x == xs[2] else bottom))
+    for x0, x1 in pairwise(xs[1:]):
+        if not centred or xs[2] not in (x0, x1):
+            cv2.putText(image, "0", ((x0 + x1) // 2 - 6, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    if centred:
+        cv2.putText(image, "17", (xs[2] - 13, 334), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 2)
+    return PageImage(number=3, image=image, dpi=DPI, is_color=False)
+
+
+def test_a_value_band_without_a_header_columns_rule_is_split_where_its_print_parts():
+    [table] = find_tables(prepare_page(_unruled_value_band_page(centred=False)))
+    assert [(c.left, c.right) for c in table.band_cells(1)] == [(i, i + 1) for i in range(7)]
+    [table] = find_tables(prepare_page(_unruled_value_band_page(centred=True)))
+    assert [(c.left, c.right) for c in table.band_cells(1)] == [(0, 1), (1, 3), *((i, i + 1) for i in range(3, 7))]
+
+
 def _sealed_grid_page() -> PageImage:
     """Ten rows of label | unit | two values, a grey seal (1.6 inches across, a bar at its
     centre as a star's or a letter's stroke) over the value columns, as a grey scan prints

@@ -169,7 +169,10 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
         inset = min(page.dpi * 0.03, (lower.position - upper.position) / 4)
         crossing = [v for v in verticals if v.covers(upper.position + inset, lower.position - inset, 0.9)]
         if len(crossing) >= 2:
-            crossing = sorted([*crossing, *_rules_of_band(page, upper, lower, crossing)], key=lambda v: v.position)
+            above = [v.position for v in bands[-1][2]] if bands and bands[-1][1] is upper else []
+            crossing = sorted(
+                [*crossing, *_rules_of_band(page, upper, lower, crossing, above)], key=lambda v: v.position
+            )
             bands.append((upper, lower, crossing))
     tables: list[list[tuple[Rule, Rule, list[Rule]]]] = []
     for band in bands:
@@ -231,13 +234,17 @@ def _meets(vertical: Rule, horizontals: list[Rule], gap: float) -> bool:
 _WIDE_CELL = 1.6  # a cell this many times as wide as its band's typical cell may be two
 
 
-def _rules_of_band(page: PreparedPage, upper: Rule, lower: Rule, crossing: list[Rule]) -> list[Rule]:
+def _rules_of_band(
+    page: PreparedPage, upper: Rule, lower: Rule, crossing: list[Rule], above: list[float]
+) -> list[Rule]:
     """Column rules drawn in one band only, too short (or too faint) to be told from print
     among the page's strokes: a value row under a header whose two columns are one cell
     (结果维持结果纠正). Such a rule inks nine tenths of the band between the rules above and
     below, as thin as a rule, across a cell far wider than its band's others, with print on
     either side of it and paper right beside it: a digit as tall as a tight row (a "1") or a
-    character's stroke has print close beside it, or none on one side."""
+    character's stroke has print close beside it, or none on one side. And a rule the band
+    leaves out under a column rule of the band `above` (at those positions): the band's
+    print on both sides of it and none across it, the header's columns are its columns."""
     positions = [v.position for v in crossing]
     typical = float(np.median(np.diff(positions)))
     inset = int(page.dpi * 0.03)
@@ -246,7 +253,8 @@ def _rules_of_band(page: PreparedPage, upper: Rule, lower: Rule, crossing: list[
     for left, right in pairwise(positions):
         if right - left >= _WIDE_CELL * typical:
             found += [
-                Rule(x, ((upper.position, lower.position),)) for x in _rule_in_cell(page, rows, left, right, typical)
+                Rule(x, ((upper.position, lower.position),))
+                for x in _rule_in_cell(page, rows, (left, right), typical, above)
             ]
     return found
 
@@ -254,13 +262,17 @@ def _rules_of_band(page: PreparedPage, upper: Rule, lower: Rule, crossing: list[
 FAINT_RULE_DEPTH = 20  # grey levels below the paper a faint rule's print still reaches
 
 
-def _rule_in_cell(page: PreparedPage, rows: slice, left: float, right: float, typical: float) -> list[float]:
+def _rule_in_cell(
+    page: PreparedPage, rows: slice, cell: tuple[float, float], typical: float, above: list[float]
+) -> list[float]:
     """Where a rule splits a wide cell of a band (see `_rules_of_band`): in its ink, else
     drawn faint or broken, in its grey (darker than the paper by FAINT_RULE_DEPTH once
     smoothed down the band: a rule so inks its whole height, a digit only its own and a
-    little more; the grey of a rule's soft edges widens it by a pixel each side)."""
+    little more; the grey of a rule's soft edges widens it by a pixel each side), else not
+    drawn, under a column rule of the band above with paper all across it."""
+    left, right = cell
     x0, x1 = int(left + 0.3 * typical), int(right - 0.3 * typical)  # a rule parts it in cells
-    inset, beside, thin = int(page.dpi * 0.03), int(page.dpi * 0.04), page.dpi * 0.03 + 2  # lean: +2
+    beside, thin = int(page.dpi * 0.04), page.dpi * 0.03 + 2  # the lean allowed widens a rule by 2
     grey = page.gray[rows, x0:x1]
     along = max(round(page.dpi * 0.04), 3)
     faint = cv2.blur(grey, (1, along)) < median_grey(grey) - FAINT_RULE_DEPTH if grey.size else grey > 0
@@ -269,20 +281,35 @@ def _rule_in_cell(page: PreparedPage, rows: slice, left: float, right: float, ty
         found = []
         for start, end in _runs(leaning.mean(axis=0) >= 0.9):
             start, end = x0 + start, x0 + end
-            paper = [page.ink[rows, start - 1 - beside : start - 1], page.ink[rows, end + 1 : end + 1 + beside]]
-            sides = [
-                page.ink[rows, int(left) + inset : start - beside],
-                page.ink[rows, end + beside : int(right) - inset],
-            ]
+            paper = [(start - 1 - beside, start - 1), (end + 1, end + 1 + beside)]
             if (
                 end - start <= widest
-                and all(np.count_nonzero(p) <= 0.02 * p.size for p in paper)
-                and all(np.count_nonzero(side) >= (page.dpi * 0.02) ** 2 for side in sides)
+                and all(_paper(page, rows, around) for around in paper)
+                and _print_beside(page, rows, cell, (start - beside, end + beside))
             ):
                 found.append((start + end - 1) / 2)
         if found:
             return found
-    return []
+    return [
+        x
+        for x in above
+        if x0 <= x <= x1
+        and _paper(page, rows, (round(x) - beside, round(x) + beside + 1))
+        and _print_beside(page, rows, cell, (round(x) - beside, round(x) + beside + 1))
+    ]
+
+
+def _paper(page: PreparedPage, rows: slice, columns: tuple[int, int]) -> bool:
+    """Whether a stretch of a band is paper (specks aside: 2 % of it inked at most)."""
+    ink = page.ink[rows, columns[0] : columns[1]]
+    return np.count_nonzero(ink) <= 0.02 * ink.size
+
+
+def _print_beside(page: PreparedPage, rows: slice, cell: tuple[float, float], gap: tuple[int, int]) -> bool:
+    """Whether a cell's band holds print on both sides of a gap (a few pixels of ink at least)."""
+    inset = int(page.dpi * 0.03)
+    sides = [page.ink[rows, int(cell[0]) + inset : gap[0]], page.ink[rows, gap[1] : int(cell[1]) - inset]]
+    return all(np.count_nonzero(side) >= (page.dpi * 0.02) ** 2 for side in sides)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
