@@ -130,7 +130,10 @@ def _rules(segments: list[tuple[float, float, float]], tolerance: float, gap: fl
     return rules
 
 
-def _bridged(rule: Rule, seals: list[tuple[float, float, float, float]], horizontal: bool) -> Rule:
+Seals = list[tuple[float, float, float, float]]  # boxes of the page's seals
+
+
+def _bridged(rule: Rule, seals: Seals, horizontal: bool) -> Rule:
     """The rule through every seal it runs into: seal ink taken off the page takes the rule
     under it along where the rule is fainter than the seal (a lost row rule would merge two
     rows' value cells, a lost column rule two columns')."""
@@ -181,9 +184,6 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
         else:
             tables.append([band])
     return [_table(page.number, run, tolerance * 2) for run in tables]
-
-
-Seals = list[tuple[float, float, float, float]]
 
 
 def _off_seals(
