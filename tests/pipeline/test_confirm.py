@@ -2,6 +2,7 @@
 fields accepted as printed only when every one read clearly twice alike (`decide`)."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -102,3 +103,16 @@ def test_a_second_read_confirms_the_printed_number_only(extractor):
         _cell("lost digit", 3, "1", 1),
     ]
     assert read_again(cells, {1: page}, extractor.engine, RoutingSettings()) == {"same"}
+
+
+def test_a_number_under_a_seal_read_clearly_is_read_again_and_accepted_when_alike():
+    """No sum can settle these (no rules here): a second read of the cell as scanned can."""
+    sealed = [replace(read, reasons=(Reason.SEAL_OVERLAP,)) for read in _reads({"GK2008-4.2": 0.5})]
+    reader = Reader({"GK2008-4", "GK2008-4.1", "GK2008-4.2"})
+    fields = {f.code: (f.status, list(f.reasons)) for f in decide(sealed, (), RoutingSettings(), reader)}
+    assert sorted(reader.asked) == ["GK2008-4", "GK2008-4.1", "GK2008-4.3"]  # not the weak 4.2
+    assert fields["GK2008-4"] == fields["GK2008-4.1"] == (FieldStatus.accepted, ["seal_overlap"])
+    assert fields["GK2008-4.2"] == (FieldStatus.review, ["seal_overlap", "low_ocr_confidence"])
+    assert fields["GK2008-4.3"] == (FieldStatus.review, ["seal_overlap"])  # its second read differed
+    unasked = {f.code: f.status for f in decide(sealed, (), RoutingSettings(), None)}
+    assert set(unasked.values()) == {FieldStatus.review}

@@ -172,3 +172,25 @@ def test_a_grey_seals_ring_over_the_value_columns_is_no_rule():
     [table] = find_tables(prepared)
     assert (table.bands, len(table.columns)) == (10, 5)
     assert all(len(table.band_cells(band)) == 4 for band in range(10))
+
+
+def _worn_rules_page() -> PageImage:
+    """A label column and three value columns, four rows; the ruling worn in the last row: its
+    two right-hand column rules stop a third of the way down it, the left one's ink has a gap."""
+    image = np.full((1754, 1241, 3), 255, np.uint8)
+    for y in Y[1:]:
+        _line(image, (X[1], y), (X[-1], y))
+    for x in X[1:]:
+        bottom = Y[-2] + (Y[-1] - Y[-2]) // 3 if x in X[-2:] else Y[-1]
+        _line(image, (x, Y[1]), (x, bottom))
+    cv2.line(image, (X[3], Y[-2] + 30), (X[3], Y[-2] + 40), (255, 255, 255), 4)  # a gap in the middle one
+    for row, y in enumerate(Y[1:-1]):
+        cv2.putText(image, str(7 * row + 3), (X[-1] - 50, y + 35), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
+    return PageImage(number=1, image=image, dpi=DPI, is_color=False)
+
+
+def test_a_column_rule_worn_away_in_a_band_still_parts_its_cells():
+    (table,) = find_tables(prepare_page(_worn_rules_page()))
+    assert table.bands == 4 and len(table.columns) == 5
+    assert [len(table.band_cells(band)) for band in range(4)] == [4, 4, 4, 4]
+    assert [c.box[2] for c in table.band_cells(3)] == [c.box[2] for c in table.band_cells(2)]

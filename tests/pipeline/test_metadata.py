@@ -9,11 +9,12 @@ from worker.pipeline.metadata import (
     read_title,
     read_year_under_title,
     sealed_over,
+    with_body_year,
     with_column_year,
     with_title,
 )
 from worker.pipeline.ocr import DetectedLine, TextRead
-from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.preprocess import PreparedPage, Seal
 
 
 def line(text: str, x0: float, y0: float, width: float = 300, height: float = 30) -> DetectedLine:
@@ -258,5 +259,59 @@ def test_a_heading_without_a_year_line_takes_the_year_its_table_header_prints():
     headers = [((0.0, 0.0, 90.0, 30.0), "指标名称", 0.99), ((300.0, 0.0, 400.0, 30.0), "2009年度", 0.97)]
     dated = with_column_year(heading, headers)
     assert (dated.year, dated.year_score, dated.year_box) == (2009, 0.97, (300.0, 0.0, 400.0, 30.0))
-    assert with_column_year(replace(heading, year=2010), headers).year == 2010  # a year line comes first
     assert with_column_year(heading, headers[:1]).year is None
+    # A year line comes first; the header's year is a second print of it, evidence.
+    lined = with_column_year(replace(heading, year=2010), headers)
+    assert (lined.year, lined.second_year) == (2010, 2009)
+    assert dated.second_year is None
+
+
+class _Body:
+    """An OCR engine that reads any band as the lines `lines` (text, x0, y0 on the page,
+    width), keeping where each band began."""
+
+    def __init__(self, lines: list[tuple[str, int, int, int]]) -> None:
+        self.lines, self.bands = lines, []
+
+    def read_region(self, image):
+        top = self.bands[-1] if self.bands else 0
+        return [
+            DetectedLine(box=(x, y - top, x + w, y - top + 30), read=TextRead(t, 0.95, (0.95,)))
+            for t, x, y, w in self.lines
+            if 0 <= y - top < image.shape[0]
+        ]
+
+
+def _sealed_title_page(seal_box: tuple[float, float, float, float]) -> tuple[PreparedPage, Metadata]:
+    blank = np.full((1200, 1400), 255, np.uint8)
+    page = PreparedPage(1, blank, blank, np.eye(3), 200.0, (Seal(seal_box, "red"),), 0, 0.0)
+    printed = [line("象山县林业局", 500, 200, 400, 40), line("2020年政府信息公开工作年度报告", 300, 260, 800, 40)]
+    title = parse_title(printed)
+    return page, replace(title, year_sealed=True)
+
+
+def _read_body(page: PreparedPage, title: Metadata, lines: list[tuple[str, int, int, int]]) -> tuple[Metadata, _Body]:
+    engine = _Body(lines)
+    engine.bands.append(int(title.year_box[3]))  # the band starts at the title's foot
+    return with_body_year(title, page, engine), engine
+
+
+def test_a_sealed_titles_year_is_read_again_in_the_bodys_opening():
+    page, title = _sealed_title_page((500.0, 100.0, 800.0, 400.0))
+    opening = [("一、总体情况", 130, 330, 200), ("2020年，本机关认真贯彻落实《条例》。", 130, 370, 900)]
+    assert _read_body(page, title, opening)[0].second_year == 2020  # its line reaches under the seal, its year not
+    period = [("本报告中所列数据的统计期限自2020年1月1日起至2020年12月31日止。", 130, 420, 1100)]
+    assert _read_body(page, title, period)[0].second_year == 2020
+    assert _read_body(page, title, [("本机关认真贯彻落实《条例》。", 130, 330, 700)])[0].second_year is None
+    # A year printed under the seal is no second read: the next one below it is.
+    low_seal = (50.0, 220.0, 350.0, 520.0)
+    page, title = _sealed_title_page(low_seal)
+    sealed_first = [("2021年，本机关…", 130, 330, 400), ("统计期限自2020年1月1日起", 130, 560, 700)]
+    assert _read_body(page, title, sealed_first)[0].second_year == 2020
+    assert _read_body(page, title, sealed_first[:1])[0].second_year is None
+
+
+def test_the_body_is_not_read_for_a_year_no_seal_lies_over():
+    page, title = _sealed_title_page((500.0, 100.0, 800.0, 400.0))
+    clear = replace(title, year_sealed=False)
+    assert with_body_year(clear, page, None) is clear  # no engine is needed: nothing is read

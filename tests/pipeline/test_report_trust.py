@@ -1,15 +1,34 @@
 from dataclasses import replace
 
+import numpy as np
+
 from docextract.settings import RoutingSettings
 from models.schemas import FieldStatus
 from worker.pipeline.gazetteer import Gazetteer
-from worker.pipeline.metadata import Metadata, parse_heading, parse_title, with_seals, with_title
+from worker.pipeline.metadata import Metadata, parse_heading, parse_title, with_column_year, with_seals, with_title
 from worker.pipeline.ocr import DetectedLine, TextRead
+from worker.pipeline.preprocess import Seal
 from worker.pipeline.reasons import Reason
 from worker.pipeline.report_trust import abbreviates, decide_report, decide_unit, decide_year
 
 THRESHOLDS = RoutingSettings()
 NONE_KNOWN = Gazetteer.of([])
+
+
+class Lettering:
+    """An OCR engine reading every seal's lettering as `text`, counting the reads."""
+
+    def __init__(self, text: str = "") -> None:
+        self.text, self.reads = text, 0
+
+    def recognize(self, crops, alphabet=None):
+        self.reads += len(crops)
+        return [TextRead(self.text, 0.95, (0.95,)) for _ in crops]
+
+
+def seal(box: tuple[float, float, float, float]) -> Seal:
+    side = int(box[2] - box[0])
+    return Seal(box=box, kind="red", lettering=np.full((side, side), 200, np.uint8))
 
 
 def line(text: str, x0: float, y0: float, width: float = 300, height: float = 30) -> DetectedLine:
@@ -173,18 +192,63 @@ def test_a_seal_over_a_titles_unit_name_sends_the_matrix_forms_unit_to_review_un
     assert read_title.unit_box is not None and read_title.year_box is not None
     seal_over_name = (550.0, 60.0, 850.0, 360.0)
     seal_beside = (1400.0, 600.0, 1700.0, 900.0)
-    sealed = with_seals(read_title, [seal_over_name])
-    assert sealed.unit_sealed and not with_seals(read_title, [seal_beside]).unit_sealed
+    sealed = with_seals(read_title, [seal(seal_over_name)], Lettering("余姚市环境保护局"))
+    assert sealed.unit_sealed and not with_seals(read_title, [seal(seal_beside)], Lettering()).unit_sealed
     unit = decide_unit(sealed, NONE_KNOWN, THRESHOLDS)
     assert (unit.value, unit.status, unit.reasons) == ("余姚市财政局", FieldStatus.review, [Reason.SEAL_OVER_HEADING])
     known = decide_unit(sealed, Gazetteer.of(["余姚市财政局"]), THRESHOLDS)
     assert (known.status, known.reasons) == (FieldStatus.accepted, [Reason.SEAL_OVER_HEADING])
-    assert decide_unit(with_seals(read_title, [seal_beside]), NONE_KNOWN, THRESHOLDS).status == FieldStatus.accepted
+    beside = with_seals(read_title, [seal(seal_beside)], Lettering())
+    assert decide_unit(beside, NONE_KNOWN, THRESHOLDS).status == FieldStatus.accepted
 
 
 def test_a_seal_over_the_unit_line_of_a_heading_read_by_the_matrix_reader_is_recorded():
     unit_line = line("填报单位（盖章）：福州市鼓楼区档案局", 80, 940, 600)
     heading = parse_heading([unit_line, line("（2011年度）", 500, 880)])
-    sealed = with_seals(heading, [(300.0, 850.0, 600.0, 1150.0)])
+    sealed = with_seals(heading, [seal((300.0, 850.0, 600.0, 1150.0))], Lettering())
     assert sealed.unit_sealed
     assert decide_unit(sealed, NONE_KNOWN, THRESHOLDS).status == FieldStatus.review
+
+
+def test_a_name_under_a_seal_that_prints_the_same_name_round_its_top_is_accepted():
+    """A seal carries its unit's full name: read round its top, it is a second read of the
+    name under it. Only the same name, exactly, settles the seal; the seal is read once."""
+    heading = parse_heading([line("填报单位（盖章）：余姚市环境保护局", 80, 940, 600), line("（2015年度）", 500, 880)])
+    over_name = seal((300.0, 850.0, 600.0, 1150.0))
+    lettering = Lettering("16余姚市环境保护局。")  # print crossing the band: not letters of a name
+    sealed = with_seals(with_seals(heading, [over_name], lettering), [over_name], lettering)
+    assert (sealed.seal_names, lettering.reads) == (("余姚市环境保护局",), 1)
+    unit = decide_unit(sealed, NONE_KNOWN, THRESHOLDS)
+    assert (unit.value, unit.status) == ("余姚市环境保护局", FieldStatus.accepted)
+    assert unit.reasons == [Reason.SEAL_OVER_HEADING]  # on record
+    assert unit.confidence == 0.999  # corroborated: the line read 0.99
+    for other in ("余姚市环境保护", "余姚市环保局", ""):  # a character lost, another unit's seal, unread
+        unit = decide_unit(with_seals(heading, [over_name], Lettering(other)), NONE_KNOWN, THRESHOLDS)
+        assert (unit.status, unit.reasons) == (FieldStatus.review, [Reason.SEAL_OVER_HEADING])
+
+
+def test_a_short_form_under_a_seal_is_reviewed_though_the_seal_reads_the_same():
+    """A read starting with its place's level (市审计局) may have lost the place's name to the
+    seal; a seal's lettering read the same has lost it too (a seal prints the full name)."""
+    heading = parse_heading([line("填报单位（盖章）：市审计局", 80, 940, 600), line("（2015年度）", 500, 880)])
+    sealed = with_seals(heading, [seal((300.0, 850.0, 600.0, 1150.0))], Lettering("市审计局"))
+    assert decide_unit(sealed, NONE_KNOWN, THRESHOLDS).status == FieldStatus.review
+
+
+def test_a_year_under_a_seal_is_sure_when_the_bodys_opening_names_it_too():
+    sealed = read("象山县林业局", 2020, year_sealed=True)
+    assert decide_year(sealed, THRESHOLDS).status == FieldStatus.review
+    year = decide_year(replace(sealed, second_year=2020), THRESHOLDS)
+    assert (year.value, year.status, year.reasons) == (2020, FieldStatus.accepted, [Reason.SEAL_OVER_HEADING])
+    other = decide_year(replace(sealed, second_year=2019), THRESHOLDS)
+    assert (other.value, other.status) == (2020, FieldStatus.review)
+
+
+def test_an_fj2009_year_line_under_a_seal_is_sure_when_its_value_columns_header_prints_it_too():
+    unit_line = line("填报单位（盖章）：福州市鼓楼区档案局", 80, 940, 600)
+    sealed = replace(parse_heading([unit_line, line("（2011年度）", 500, 880)]), year_sealed=True)
+    headers = [((0.0, 0.0, 90.0, 30.0), "指标名称", 0.99), ((300.0, 0.0, 400.0, 30.0), "2011年度", 0.97)]
+    assert decide_year(sealed, THRESHOLDS).status == FieldStatus.review
+    assert decide_year(with_column_year(sealed, headers), THRESHOLDS).status == FieldStatus.accepted
+    misread = [(box, "2017年度", score) for box, _, score in headers]
+    assert decide_year(with_column_year(sealed, misread), THRESHOLDS).status == FieldStatus.review

@@ -1,4 +1,6 @@
 from docextract.settings import RoutingSettings
+from models.schemas import FieldStatus
+from worker.pipeline.reasons import Reason
 from worker.pipeline.route import FieldEvidence, route
 
 THRESHOLDS = RoutingSettings()
@@ -73,3 +75,13 @@ def test_a_field_reviewed_for_weak_evidence_as_a_whole_says_which_part_is_weaker
     assert (label.status, label.reasons) == ("review", ["low_label_match"])
     read = route(evidence(ocr_score=0.94, min_char_score=0.81, label_match=0.9), THRESHOLDS)
     assert (read.status, read.reasons) == ("review", ["low_ocr_confidence"])
+
+
+def test_a_second_read_alike_settles_a_seal_over_a_number_and_nothing_else():
+    sealed = route(evidence(reasons=(Reason.SEAL_OVERLAP,), read_again_alike=True), THRESHOLDS)
+    assert (sealed.status, sealed.reasons) == (FieldStatus.accepted, [Reason.SEAL_OVERLAP])
+    assert route(evidence(reasons=(Reason.SEAL_OVERLAP,)), THRESHOLDS).status == FieldStatus.review
+    isolated = evidence(reasons=(Reason.SEAL_OVERLAP, Reason.DIGITS_ISOLATED), read_again_alike=True)
+    assert route(isolated, THRESHOLDS).status == FieldStatus.review
+    weak = evidence(reasons=(Reason.SEAL_OVERLAP,), ocr_score=0.6, read_again_alike=True)
+    assert route(weak, THRESHOLDS).reasons == [Reason.SEAL_OVERLAP, Reason.LOW_OCR_CONFIDENCE]

@@ -10,7 +10,9 @@ alone, ink wider than the number, a blank count). Then, for every form alike:
    the doubts it can. A rule that fails while all its fields read clearly has their cells
    read a second time (`confirm`): where every number reads again alike, the report prints
    numbers that do not add up, and its fields say so (`printed_mismatch`) without a person;
-3. the fields are routed again with what the rules said;
+3. the fields are routed again with what the rules said, and with a second read of each cell
+   whose one doubt was a seal over a number read clearly (`confirm`: read again alike, the
+   seal did not change it);
 4. a cell whose print gave no number gets the value the rules imply from accepted fields,
    always for review (`inferred_from_sum`);
 5. a code the report does not print (a row folded into a variant row, a row a version of the
@@ -78,7 +80,11 @@ def decide(
     for code in dict.fromkeys(code for check in printed for code in check.codes):
         validation.setdefault(code, []).append(Reason.PRINTED_MISMATCH)
     settled = corroborated(checks, values, doubts)
-    routed = {code: _route(f, validation.get(code, ()), code in settled, thresholds) for code, f in found.items()}
+    alike = _read_again_under_seals(first, found, second_reader)
+    routed = {
+        code: _route(f, validation.get(code, ()), code in settled, thresholds, code in alike)
+        for code, f in found.items()
+    }
     trusted = {code: values[code] for code, routing in routed.items() if routing.status == FieldStatus.accepted}
     unread = {code for code, f in found.items() if f.read is not None and f.read.unread}
     implied = implied_values(rules, trusted, unread)
@@ -117,6 +123,23 @@ def _as_printed(
     return [check for check in clear if all(code in confirmed for code in check.codes)]
 
 
+def _read_again_under_seals(
+    first: dict[str, Routing], found: dict[str, FieldRead], second_reader: SecondReader | None
+) -> set[str]:
+    """The fields whose one doubt was a seal over a number read clearly, read a second time
+    as scanned (`confirm`) as the same number as clearly: the seal did not change it."""
+    if second_reader is None:
+        return set()
+    codes = [
+        code
+        for code, routing in first.items()
+        if routing.status == FieldStatus.review
+        and [r for r in routing.reasons if r.blocking] == [Reason.SEAL_OVERLAP]
+        and found[code].cell is not None
+    ]
+    return second_reader([_to_confirm(found[code]) for code in codes]) if codes else set()
+
+
 def _to_confirm(field: FieldRead) -> CellToConfirm:
     assert field.read is not None and field.cell is not None and field.page is not None
     return CellToConfirm(
@@ -130,7 +153,11 @@ def _to_confirm(field: FieldRead) -> CellToConfirm:
 
 
 def _route(
-    field: FieldRead, validation: Iterable[Reason], in_sum_that_holds: bool, thresholds: RoutingSettings
+    field: FieldRead,
+    validation: Iterable[Reason],
+    in_sum_that_holds: bool,
+    thresholds: RoutingSettings,
+    read_again_alike: bool = False,
 ) -> Routing:
     read = field.read
     if read is None:
@@ -142,6 +169,7 @@ def _route(
         label_match=field.label_match,
         reasons=(*field.reasons, *validation),
         in_sum_that_holds=in_sum_that_holds,
+        read_again_alike=read_again_alike,
     )
     return route(evidence, thresholds)
 

@@ -172,6 +172,7 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
         inset = min(page.dpi * 0.03, (lower.position - upper.position) / 4)
         crossing = [v for v in verticals if v.covers(upper.position + inset, lower.position - inset, 0.9)]
         if len(crossing) >= 2:
+            crossing += _broken_in_band(upper, lower, crossing, verticals, page.dpi * 0.05)
             above = [v.position for v in bands[-1][2]] if bands and bands[-1][1] is upper else []
             crossing = sorted(
                 [*crossing, *_rules_of_band(page, upper, lower, crossing, above)], key=lambda v: v.position
@@ -229,6 +230,26 @@ def _meets(vertical: Rule, horizontals: list[Rule], gap: float) -> bool:
         for horizontal in horizontals
         for start, end in vertical.spans
     )
+
+
+def _broken_in_band(upper: Rule, lower: Rule, crossing: list[Rule], verticals: list[Rule], least: float) -> list[Rule]:
+    """Column rules broken in a band (worn or faint ruling, a poor copy): a rule inked over
+    part of the band only, at least `least` and a sixth of it (a rule drawn past the row rule
+    it ends on reaches a few pixels in), where the band's rules above and below both run on
+    from its nearest crossing rule to it: the table's cells go on there. The band takes it
+    whole. Without it the band would end at its last unbroken rule and lose its cells beyond."""
+    top, bottom = upper.position, lower.position
+    least = max(least, (bottom - top) / 6)
+    found = []
+    for vertical in verticals:
+        inked = sum(max(0.0, min(end, bottom) - max(start, top)) for start, end in vertical.spans)
+        if vertical in crossing or inked < least:
+            continue
+        nearest = min(crossing, key=lambda rule: abs(rule.position - vertical.position)).position
+        start, end = sorted((nearest, vertical.position))
+        if upper.covers(start, end, 0.9) and lower.covers(start, end, 0.9):
+            found.append(Rule(vertical.position, ((top, bottom),)))
+    return found
 
 
 _WIDE_CELL = 1.6  # a cell this many times as wide as its band's typical cell may be two

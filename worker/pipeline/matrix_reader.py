@@ -31,6 +31,7 @@ from worker.pipeline.metadata import (
     read_title,
     title_band,
     unit_line_metadata,
+    with_body_year,
     with_column_year,
     with_seals,
 )
@@ -164,17 +165,18 @@ def _report_metadata(job: ReadJob, mapping: MatrixMapping) -> tuple[Metadata, Pa
         top = min(table.frame[1] for table in page.tables)
         metadata = unit_line_metadata(page.prepared, top, job.narrative_title_page, job.engine)
         headers = [(cell.box, read.text, read.score) for cell, read in job.probed.get(page.prepared.number, {}).items()]
-        metadata = with_seals(with_column_year(metadata, headers), [seal.box for seal in page.prepared.seals])
+        metadata = with_seals(with_column_year(metadata, headers), page.prepared.seals, job.engine)
         return metadata, PageRegion.of(page.prepared, heading_band(page.prepared, top))
     first = job.first_page
     title = parse_title(read_title(first, job.engine))
     if title.title_found or not mapping.pages:
-        return with_seals(title, [seal.box for seal in first.seals]), PageRegion.of(first, title_band(first))
+        title = with_body_year(with_seals(title, first.seals, job.engine), first, job.engine)
+        return title, PageRegion.of(first, title_band(first))
     page = next(tp for tp in job.pages if tp.prepared.number == mapping.pages[0])
     top = min(table.frame[1] for table in page.tables)
     heading = parse_heading(read_heading(page.prepared, top, job.engine))
     region = PageRegion.of(page.prepared, heading_band(page.prepared, top))
-    return with_seals(heading, [seal.box for seal in page.prepared.seals]), region
+    return with_seals(heading, page.prepared.seals, job.engine), region
 
 
 def _indicators(catalogue: MatrixCatalogue, mapping: MatrixMapping) -> list[Indicator]:

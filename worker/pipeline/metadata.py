@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from worker.pipeline.ocr import DetectedLine, OcrEngine, box_span, read_detected, simplified
-from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.preprocess import PreparedPage, Seal
+from worker.pipeline.seal_lettering import read_lettering
 
 # 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost.
 _UNIT_LINE = re.compile(r"[填塡]\s*报\s*单\s*位\s*(?:[(（]?\s*盖?\s*章\s*[)）]?)?\s*[:：]?\s*(.*)")
@@ -43,6 +45,11 @@ class Metadata:
     year_short: bool = False  # printed without its century: (16年度), a seal took 20
     unit_sealed: bool = False  # a seal lies over the name as printed
     year_sealed: bool = False
+    # What the seals over the name print round their tops (their unit's name), read; None: not read.
+    seal_names: tuple[str, ...] | None = None
+    # The year printed a second time, read as evidence: a value column's header (FJ2009's
+    # 2009年度), or, where a seal lies over a title's year, the body's opening below it.
+    second_year: int | None = None
     title: Metadata | None = None  # the narrative's title, read as evidence for the heading's
 
 
@@ -72,6 +79,11 @@ def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> lis
     top, bottom = int(band_top), int(band_bottom)
     if bottom - top < page.dpi * 0.1:
         return []
+    return read_band(page, top, bottom, engine)
+
+
+def read_band(page: PreparedPage, top: int, bottom: int, engine: OcrEngine) -> list[DetectedLine]:
+    """Detect and read the text lines across the page between `top` and `bottom`."""
     if page.text_layer is not None:
         return page.text_layer.lines_in((0.0, float(top), float(page.gray.shape[1]), float(bottom)))
     region = np.ascontiguousarray(page.gray[top:bottom])
@@ -113,7 +125,7 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
         if m and unit is None:
             name = _clean_unit_name(m.group(1))
             if name:
-                unit = (name, row.score, _name_box(row, m.start(1)))
+                unit = (name, row.score, _part_box(row, m.start(1)))
             elif index + 1 < len(rows) and (name := _clean_unit_name(rows[index + 1].text)):
                 unit = (name, rows[index + 1].score, rows[index + 1].box)  # the name was read as its own line
         y = _YEAR.search(row.text) or _SHORT_YEAR.search(row.text)
@@ -135,11 +147,13 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
     return metadata
 
 
-def _name_box(row: _Row, start: int) -> Box:
-    """The part of the row's box the name (from character `start` on) was printed in, in
-    proportion to the characters before it."""
+def _part_box(row: _Row, start: int, end: int | None = None) -> Box:
+    """The part of the row's box its characters `start` to `end` (the row's end: None) were
+    printed in, in proportion to the characters before them."""
     x0, y0, x1, y1 = row.box
-    return (x0 + (x1 - x0) * start / max(len(row.text), 1), y0, x1, y1)
+    count = max(len(row.text), 1)
+    right = x1 if end is None else x0 + (x1 - x0) * end / count
+    return (x0 + (x1 - x0) * start / count, y0, right, y1)
 
 
 def sealed_over(box: Box | None, seals: tuple[Box, ...] | list[Box]) -> bool:
@@ -224,6 +238,8 @@ _REPORT_TITLE = re.compile(
     r"((?:19|20)\d{2})\s*年\s*度?\s*(?:政\s*府\s*)?信\s*息\s*公\s*开\s*工\s*作"
     r"\s*(?:年\s*度\s*报\s*告|情\s*况\s*的?\s*报\s*告|报\s*告|总\s*结)"
 )
+_BODY_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_BODY_ROWS = 3  # the body's opening sentence, in its first rows below the title, names the year
 _ABOUT = re.compile(r"关\s*于$")  # 某局关于2010年度…报告: the body is before 关于
 _TITLE_ROWS = 4  # the title is one of the first rows; it may wrap once
 
@@ -277,17 +293,40 @@ def parse_title(lines: list[DetectedLine]) -> Metadata:
     return Metadata(unit_name=None, year=None, title_found=False)
 
 
+def with_body_year(metadata: Metadata, page: PreparedPage, engine: OcrEngine) -> Metadata:
+    """A title's year under a seal, with the year the body's opening names below it
+    (2019年，本机关…; 统计期限自2019年1月1日起…) as evidence (`second_year`): read only then,
+    from the first rows below the title that no seal lies over."""
+    if not metadata.year_sealed or metadata.year_box is None or metadata.second_year is not None:
+        return metadata
+    seals = [seal.box for seal in page.seals]
+    top = int(metadata.year_box[3])
+    lines = read_band(page, top, min(top + int(page.dpi * 1.5), page.gray.shape[0]), engine)
+    for row in _joined_rows(_printed(lines))[:_BODY_ROWS]:
+        text = unicodedata.normalize("NFKC", row.text)
+        found = _BODY_YEAR.search(text)
+        if found and not sealed_over(_part_box(replace(row, text=text), *found.span(1)), seals):
+            return replace(metadata, second_year=int(found.group(1)))
+    return metadata
+
+
 def _union(boxes: list[Box]) -> Box:
     return (min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes))
 
 
-def with_seals(metadata: Metadata, seals: tuple[Box, ...] | list[Box]) -> Metadata:
-    """The metadata with the seals over where its unit name and year were read recorded
-    (`report_trust` reviews a sealed read unless another source corroborates it)."""
+def with_seals(metadata: Metadata, seals: Sequence[Seal], engine: OcrEngine) -> Metadata:
+    """The metadata with the seals over where its unit name and year were read recorded, and
+    the names the seals over the unit name print read (`report_trust` reviews a sealed read
+    unless another source corroborates it: the title, the seal's own lettering)."""
+    over_name = [seal for seal in seals if sealed_over(metadata.unit_box, [seal.box])]
+    names = metadata.seal_names
+    if names is None and over_name:
+        names = tuple(read_lettering(seal, engine) for seal in over_name)
     return replace(
         metadata,
-        unit_sealed=metadata.unit_sealed or sealed_over(metadata.unit_box, seals),
-        year_sealed=metadata.year_sealed or sealed_over(metadata.year_box, seals),
+        unit_sealed=metadata.unit_sealed or bool(over_name),
+        year_sealed=metadata.year_sealed or sealed_over(metadata.year_box, [seal.box for seal in seals]),
+        seal_names=names,
     )
 
 
@@ -304,12 +343,8 @@ def unit_line_metadata(page: PreparedPage, top: float, title_page: PreparedPage 
     unit line still misreads a character of a long name (建设局 as 建毅局) with a high score,
     and the title's large print tells."""
     lines = read_heading(page, top, engine)
-    heading = parse_heading(lines)
-    seals = [seal.box for seal in page.seals]
-    sealed = any(box[1] < top for box in seals)
-    heading = replace(
-        heading, unit_sealed=sealed_over(heading.unit_box, seals), year_sealed=sealed_over(heading.year_box, seals)
-    )
+    heading = with_seals(parse_heading(lines), page.seals, engine)
+    sealed = any(seal.box[1] < top for seal in page.seals)
     if heading.year is None:  # a year line the detector missed, most often under a seal
         heading = replace(heading, year=read_year_under_title(page, lines, engine), year_sealed=sealed)
     if title_page is None:
@@ -318,12 +353,13 @@ def unit_line_metadata(page: PreparedPage, top: float, title_page: PreparedPage 
 
 
 def with_column_year(metadata: Metadata, headers: list[tuple[Box, str, float]]) -> Metadata:
-    """A heading without a year line takes the year a table header prints (FJ2009's value
-    column: 2009年度), from (box, text, score) of the header cells read."""
-    if metadata.year is not None:
-        return metadata
+    """The year a table header prints (FJ2009's value column: 2009年度), from (box, text,
+    score) of the header cells read: a heading without a year line takes it, one with a year
+    line has it as a second print of its year (`second_year`)."""
     for box, text, score in headers:
         found = _YEAR.search(unicodedata.normalize("NFKC", text))
-        if found:
+        if found and metadata.year is None:
             return replace(metadata, year=int(found.group(1)), year_score=score, year_box=box)
+        if found:
+            return replace(metadata, second_year=int(found.group(1)))
     return metadata

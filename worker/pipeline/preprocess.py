@@ -10,7 +10,7 @@ matrix so that boxes can be reported in the original page's pixels.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 
 import cv2
@@ -32,6 +32,9 @@ class Seal:
 
     box: tuple[float, float, float, float]
     kind: str  # "red" or "grey"
+    # The seal's ink over its box, upright, 255 = ink: a red seal's redness (the black print
+    # over it left out), a grey seal's darkness. Its lettering is the unit's name.
+    lettering: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -391,7 +394,7 @@ def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPag
         to_original = to_original @ _turn_matrix(180, w, h)
         turn += 180
     gray, ink, red = images
-    seals = _red_seals(red, page.dpi) if red is not None else _grey_seals(gray, page.dpi)
+    seals = _red_seals_lettered(red, page, to_original) if red is not None else _grey_seals(gray, page.dpi)
     return PreparedPage(
         number=page.number,
         gray=gray,
@@ -423,7 +426,7 @@ def _prepare_printed(page: PageImage, layer: TextLayer, gray: np.ndarray | None)
         ink=ink,
         to_original=np.eye(3),
         dpi=page.dpi,
-        seals=_red_seals(red, page.dpi) if red is not None else (),
+        seals=() if red is None else _red_seals_lettered(red, page, np.eye(3)),
         rotation=0,
         skew=0.0,
         text_layer=layer,
@@ -461,6 +464,33 @@ def _red_seals(red: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     return tuple(seals)
 
 
+def _red_seals_lettered(red: np.ndarray, page: PageImage, to_original: np.ndarray) -> tuple[Seal, ...]:
+    return tuple(_lettered(seal, page.image, to_original) for seal in _red_seals(red, page.dpi))
+
+
+def _lettered(seal: Seal, image: np.ndarray, to_original: np.ndarray) -> Seal:
+    """The red seal with its ink (`Seal.lettering`) taken from the page as scanned: the
+    prepared grey has it painted out."""
+    x0, y0, x1, y1 = (round(v) for v in seal.box)
+    corners = np.array([[[x0, y0], [x1, y0], [x1, y1], [x0, y1]]], np.float64)
+    found = cv2.perspectiveTransform(corners, to_original)[0]
+    height, width = image.shape[:2]
+    ox0, oy0 = (max(int(v) - 2, 0) for v in found.min(axis=0))
+    ox1, oy1 = min(int(found[:, 0].max()) + 3, width), min(int(found[:, 1].max()) + 3, height)
+    if ox1 <= ox0 or oy1 <= oy0:
+        return seal
+    b, g, r = cv2.split(image[oy0:oy1, ox0:ox1])
+    redness = cv2.subtract(r, cv2.max(g, b))
+    # seal box pixel → crop pixel: into the box, to the original page, into the crop
+    to_crop = _shift(-ox0, -oy0) @ to_original @ _shift(x0, y0)
+    lettering = cv2.warpPerspective(redness, to_crop, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+    return replace(seal, lettering=lettering)
+
+
+def _shift(dx: float, dy: float) -> np.ndarray:
+    return np.array([[1, 0, dx], [0, 1, dy], [0, 0, 1]], np.float64)
+
+
 def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
     """Grey/black seals: rings of seal size, found by a Hough transform at low resolution."""
     scale = 100 / dpi  # work at 100 dpi
@@ -485,7 +515,9 @@ def _grey_seals(gray: np.ndarray, dpi: float) -> tuple[Seal, ...]:
         radius = _ring_radius(marked, cx, cy, found)
         if radius is not None:
             x0, y0, x1, y1 = (float(v / scale) for v in (cx - radius, cy - radius, cx + radius, cy + radius))
-            seals.append(Seal(box=(x0, y0, x1, y1), kind="grey"))
+            side = int(2 * radius / scale)
+            darkness = 255 - cv2.getRectSubPix(gray, (side, side), (float(cx / scale), float(cy / scale)))
+            seals.append(Seal(box=(x0, y0, x1, y1), kind="grey", lettering=darkness))
     return tuple(seals)
 
 

@@ -43,6 +43,12 @@ class Reason(StrEnum):
         return self in _SETTLED_BY_SUM
 
     @property
+    def settled_by_second_read(self) -> bool:
+        """A doubt a second read settles: a seal over a number read clearly, read again as
+        scanned (seal remains and all, `confirm`) as the same number as clearly."""
+        return self is Reason.SEAL_OVERLAP
+
+    @property
     def weak_read(self) -> bool:
         """A doubt about a cell's own reading, which faint or damaged print can cause in two
         cells alike (a seal or a unit misread over one cell says nothing of another)."""

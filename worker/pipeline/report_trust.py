@@ -8,8 +8,11 @@ The unit line's print is what counts: the title is evidence. A title printing th
 of the unit line's name (市财政局 for 余姚市财政局), or the unit line the short form of the
 title's (区科技局 for 北仑区科学技术局), agrees with it and the print stands. A read the title
 or a known unit corroborates exactly is sure even under a seal (not a short form the title
-prints too: the seal may hide its place's name); any other read under a seal, read weakly,
-taken from the title or mended is reviewed.
+prints too: the seal may hide its place's name); so is one the seal over it prints round its
+top, exactly (`seal_lettering`: a seal carries its unit's full name). Any other read under a
+seal, read weakly, taken from the title or mended is reviewed. A year is sure under a seal when
+the title or a second print of it names the same year (`Metadata.second_year`: a value
+column's header, 2009年度; under a title, the body's opening, 2019年，本机关…).
 """
 
 from __future__ import annotations
@@ -81,7 +84,8 @@ def decide_unit(metadata: Metadata, gazetteer: Gazetteer, thresholds: RoutingSet
     # A seal over a read that starts with its place's level may hide the place's name before
     # it (延平 of 延平区民政局): a title printing the same short form does not settle that.
     place_hidden = metadata.unit_sealed and read[:1] in _PLACE_LEVELS
-    corroborated = (title == read and not place_hidden) or gazetteer.knows(name)
+    lettered = read in (metadata.seal_names or ())  # the seal over it prints the same name
+    corroborated = ((title == read or lettered) and not place_hidden) or gazetteer.knows(name)
     if not corroborated and not any(abbreviates(name, unit) for unit in gazetteer.units):
         known = gazetteer.nearest(name, int(thresholds.max_unit_mend_distance))
         if known is not None:
@@ -102,7 +106,7 @@ def decide_year(metadata: Metadata, thresholds: RoutingSettings) -> ReportItem[i
         reasons.append(Reason.LOW_OCR_CONFIDENCE)
     if title is not None and title != read:
         reasons.append(Reason.TITLE_DISAGREES)
-    return _settle(read, read, metadata.year_score, reasons, corroborated=title == read)
+    return _settle(read, read, metadata.year_score, reasons, corroborated=read in (title, metadata.second_year))
 
 
 def _settle(value: T, read: T | None, score: float, reasons: list[Reason], corroborated: bool) -> ReportItem[T]:

@@ -22,6 +22,7 @@ class FieldEvidence:
     label_match: float  # label similarity of the matched row
     reasons: tuple[Reason, ...]  # from parsing, the layout reader (seals, units, ink) and validation
     in_sum_that_holds: bool = False  # see validate.corroborated
+    read_again_alike: bool = False  # a second read gave the same number as clearly (confirm)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,8 @@ def route(evidence: FieldEvidence, thresholds: RoutingSettings) -> Routing:
     read = min(evidence.ocr_score, evidence.min_char_score**0.5)
     mapped = min(1.0, 0.5 + evidence.label_match / 2)
     confidence = read * mapped
-    blocking = [r for r in reasons if r.blocking]
+    # A second read alike settles a seal over the number; the reason stays on record.
+    blocking = [r for r in reasons if r.blocking and not (evidence.read_again_alike and r.settled_by_second_read)]
     if (
         evidence.in_sum_that_holds
         and all(r.settled_by_sum for r in blocking)
