@@ -158,6 +158,8 @@ def find_tables(page: PreparedPage) -> list[MatrixTable]:
     tolerance, gap = page.dpi * 0.03, page.dpi * 0.05
     horizontals = _rules(_segments(strokes.horizontal, True, page.dpi * 0.3), tolerance, gap)
     verticals = _rules(_segments(strokes.vertical, False, page.dpi * 0.1), tolerance, gap)
+    if not horizontals or len(verticals) < 2:
+        return []  # no table, and no need to look for the page's seals (`PreparedPage.seals`)
     seals = [seal.box for seal in page.seals]
     horizontals, verticals = _off_seals(horizontals, verticals, seals, gap)
     horizontals = [_bridged(rule, seals, horizontal=True) for rule in horizontals]

@@ -69,12 +69,19 @@ class PreparedPage:
     ink: np.ndarray = field(repr=False)  # binary ink mask of `gray` (255 = ink)
     to_original: np.ndarray = field(repr=False)  # 3×3: prepared pixel → original page pixel
     dpi: float
-    seals: tuple[Seal, ...]
+    found_seals: tuple[Seal, ...] | None  # the red seals found preparing it; None: grey ones looked for when asked
     rotation: int  # quarter turns applied (0, 90, 180, 270), clockwise
     skew: float  # degrees removed
     found_strokes: RuleStrokes | None = field(default=None, repr=False)  # as `prepare_page` found them
     text_layer: TextLayer | None = field(default=None, repr=False)  # trusted only: cells are read from it
     drawn_rules: tuple[DrawnRule, ...] | None = field(default=None, repr=False)  # a digital page's, checked printed
+
+    @cached_property
+    def seals(self) -> tuple[Seal, ...]:
+        """The page's seals: on a colour page the red ones, found while preparing it; else the
+        grey rings, looked for when first asked (a page without a table never is: on a page of
+        the narrative the ring search was a tenth of the page's time)."""
+        return self.found_seals if self.found_seals is not None else _grey_seals(self.gray, self.dpi)
 
     @cached_property
     def strokes(self) -> RuleStrokes:
@@ -361,7 +368,8 @@ def _turn_matrix(turn: int, width: int, height: int) -> np.ndarray:
 
 
 def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPage:
-    """Upright, deskew and clean one page; seals are located on the way.
+    """Upright, deskew and clean one page; red seals are located on the way (grey ones
+    when first asked for, `PreparedPage.seals`).
 
     Sideways pages are turned first, then deskewed; upside-down is judged last, on the
     straightened page, from the side the table's wide label column is on. A page whose
@@ -394,14 +402,13 @@ def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPag
         to_original = to_original @ _turn_matrix(180, w, h)
         turn += 180
     gray, ink, red = images
-    seals = _red_seals_lettered(red, page, to_original) if red is not None else _grey_seals(gray, page.dpi)
     return PreparedPage(
         number=page.number,
         gray=gray,
         ink=ink,
         to_original=to_original,
         dpi=page.dpi,
-        seals=seals,
+        found_seals=None if red is None else _red_seals_lettered(red, page, to_original),
         rotation=turn,
         skew=skew,
         found_strokes=strokes,
@@ -426,7 +433,7 @@ def _prepare_printed(page: PageImage, layer: TextLayer, gray: np.ndarray | None)
         ink=ink,
         to_original=np.eye(3),
         dpi=page.dpi,
-        seals=() if red is None else _red_seals_lettered(red, page, np.eye(3)),
+        found_seals=() if red is None else _red_seals_lettered(red, page, np.eye(3)),
         rotation=0,
         skew=0.0,
         text_layer=layer,
