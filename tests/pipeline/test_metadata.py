@@ -71,6 +71,10 @@ def test_marks_read_at_the_ends_of_the_unit_name_are_left_out():
 def test_a_unit_line_missing_a_bracket_of_its_label_or_with_the_variant_of_its_first_character():
     for read in ("填报单位盖章）：象山县规划局", "填报单位（盖章：象山县规划局", "塡报单位（盖章）：象山县规划局"):
         assert parse_heading([line(read, 80, 140)]).unit_name == "象山县规划局"
+    # 盖 read as another character, a colon after it: the label; without a colon, a name.
+    assert parse_heading([line("填报单位（美章):宁海县体育局", 80, 140)]).unit_name == "宁海县体育局"
+    assert parse_heading([line("填报单位：章丘市统计局", 80, 140)]).unit_name == "章丘市统计局"
+    assert parse_heading([line("填报单位文章出版局", 80, 140)]).unit_name == "文章出版局"
 
 
 def test_a_county_read_with_ju_is_a_county_but_furniture_stays_furniture():

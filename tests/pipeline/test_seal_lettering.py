@@ -55,3 +55,15 @@ def test_a_seal_without_its_ink_reads_as_nothing(extractor):
     blank = type(seal)(box=seal.box, kind=seal.kind, lettering=np.zeros_like(seal.lettering))
     assert read_lettering(blank, extractor.engine) == ""
     assert read_lettering(type(seal)(box=seal.box, kind=seal.kind), extractor.engine) == ""
+
+
+def test_a_pale_seal_come_apart_in_pieces_is_one_seal():
+    page = _stamped_unit_line("余姚市环境保护局", "余姚市环境保护局", 0.0, 0.0, None)
+    image = page.image
+    redness = cv2.subtract(image[..., 2], np.maximum(image[..., 0], image[..., 1]))
+    faded = (redness > 40) & ((np.abs(np.arange(1000)[:, None] - 440) < 30) | (np.abs(np.arange(1400) - 700) < 30))
+    image[faded] = 255  # the seal's ink gone along a cross through it: four quarters left
+    (seal,) = prepare_page(page).seals
+    x0, y0, x1, y1 = seal.box
+    assert abs((x0 + x1) / 2 - 700) < 8 and abs((y0 + y1) / 2 - 440) < 8
+    assert abs((x1 - x0) - 2 * 0.8 * DPI) < 20  # the whole seal, not a quarter of it

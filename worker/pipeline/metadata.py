@@ -14,8 +14,11 @@ from worker.pipeline.ocr import DetectedLine, OcrEngine, box_span, read_detected
 from worker.pipeline.preprocess import PreparedPage, Seal
 from worker.pipeline.seal_lettering import read_lettering
 
-# 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost.
-_UNIT_LINE = re.compile(r"[填塡]\s*报\s*单\s*位\s*(?:[(（]?\s*盖?\s*章\s*[)）]?)?\s*[:：]?\s*(.*)")
+# 填 may be read as its variant 塡, and 盖 or either bracket of (盖章) may be lost, or 盖 read as
+# another character where a colon follows (美章):): no name starts so.
+_UNIT_LINE = re.compile(
+    r"[填塡]\s*报\s*单\s*位\s*(?:[(（]?\s*盖?\s*章\s*[)）]?|[(（]?\s*[^:：\s]\s*章\s*[)）]?(?=\s*[:：]))?\s*[:：]?\s*(.*)"
+)
 # 县 read as 具: a county's name (象山县) has 县 after its first two or three characters,
 # where 具 only follows the first character of a word such as 家具 or 工具.
 _COUNTY = re.compile(r"^(\w{2,3}?)(?<![家工玩文农器用道餐茶刀量模灯洁])具")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
+from itertools import combinations
 
 import cv2
 import numpy as np
@@ -460,15 +461,29 @@ def _rotate(images: list[np.ndarray | None], angle: float) -> tuple[list[np.ndar
 
 
 def _red_seals(red: np.ndarray, dpi: float) -> tuple[Seal, ...]:
-    """Seal extents from the red-ink mask: blobs of seal size once the ink is joined up."""
+    """Seal extents from the red-ink mask: blobs of seal size once the ink is joined up. A
+    pale seal in a photo may come apart in arcs: pieces that together are no larger than
+    one seal are one seal."""
     joined = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (int(dpi * 0.08) | 1,) * 2))
     count, _, stats, _ = cv2.connectedComponentsWithStats(joined)
-    seals = []
     low, high = (2 * r * dpi for r in _SEAL_RADIUS_INCH)
-    for x, y, w, h, _ in stats[1:count]:
-        if low * 0.6 <= max(w, h) <= high * 1.3:
-            seals.append(Seal(box=(float(x), float(y), float(x + w), float(y + h)), kind="red"))
-    return tuple(seals)
+    groups = [(x, y, x + w, y + h) for x, y, w, h, _ in stats[1:count] if low * 0.3 <= max(w, h) <= high * 1.3]
+    merged = True
+    while merged:
+        merged = False
+        for first, second in combinations(range(len(groups)), 2):
+            a, b = groups[first], groups[second]
+            union = (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
+            if max(union[2] - union[0], union[3] - union[1]) <= high * 1.1:
+                groups[first] = union
+                del groups[second]
+                merged = True
+                break
+    return tuple(
+        Seal(box=(float(x0), float(y0), float(x1), float(y1)), kind="red")
+        for x0, y0, x1, y1 in sorted(groups, key=lambda b: (b[1], b[0]))
+        if max(x1 - x0, y1 - y0) >= low * 0.6
+    )
 
 
 def _red_seals_lettered(red: np.ndarray, page: PageImage, to_original: np.ndarray) -> tuple[Seal, ...]:
