@@ -105,10 +105,15 @@ class PreparedPage:
         return [round(float(v), 1) for v in (*mapped.min(axis=0), *mapped.max(axis=0))]
 
 
+def _redness(blue: np.ndarray, green: np.ndarray, red: np.ndarray) -> np.ndarray:
+    """How much redder than it is anything else each pixel is: r - max(g, b), 0 where not positive."""
+    return cv2.subtract(red, cv2.max(green, blue))
+
+
 def suppress_red(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Grey image with red ink turned to paper, and the mask of the red ink (255 = red)."""
     b, g, r = cv2.split(image)
-    redness = cv2.subtract(r, cv2.max(g, b))  # r - max(g, b), 0 where not positive
+    redness = _redness(b, g, r)
     red = cv2.bitwise_and(cv2.compare(redness, 40, cv2.CMP_GT), cv2.compare(r, 90, cv2.CMP_GT))
     gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     if not cv2.countNonZero(red):
@@ -501,8 +506,7 @@ def _lettered(seal: Seal, image: np.ndarray, to_original: np.ndarray) -> Seal:
     ox1, oy1 = min(int(found[:, 0].max()) + 3, width), min(int(found[:, 1].max()) + 3, height)
     if ox1 <= ox0 or oy1 <= oy0:
         return seal
-    b, g, r = cv2.split(image[oy0:oy1, ox0:ox1])
-    redness = cv2.subtract(r, cv2.max(g, b))
+    redness = _redness(*cv2.split(image[oy0:oy1, ox0:ox1]))
     # seal box pixel → crop pixel: into the box, to the original page, into the crop
     to_crop = _shift(-ox0, -oy0) @ to_original @ _shift(x0, y0)
     lettering = cv2.warpPerspective(redness, to_crop, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
