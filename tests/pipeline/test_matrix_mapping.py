@@ -6,7 +6,7 @@ from worker.pipeline.cells import CellRead
 from worker.pipeline.extract import Extractor
 from worker.pipeline.load import open_document
 from worker.pipeline.matrix import MatrixCell, MatrixTable
-from worker.pipeline.matrix_mapping import ReadTable, map_matrix
+from worker.pipeline.matrix_mapping import ReadTable, map_matrix, split_bands
 from worker.pipeline.ocr import TextRead
 from worker.pipeline.readers import Stopwatch
 
@@ -238,3 +238,31 @@ def test_a_value_of_table_4_read_as_a_mark_is_still_one_of_its_fifteen():
     assert _value(mapping, "GK2021-4.suit_direct@other") == "。"
     assert _value(mapping, "GK2021-4.suit_after_review@total") == "6"
     assert _value(mapping, "GK2021-4.review@upheld") == "10"
+
+
+def _sealed(read: ReadTable, texts: dict[tuple[int, int], str]) -> ReadTable:
+    """The table with a seal over the cells at (band, column), each read as `texts` gives."""
+    cells = {(c.top, c.left): c for c in read.table.cells}
+    reads = dict(read.reads) | {cells[at]: _read(text) for at, text in texts.items()}
+    return ReadTable(read.table, reads, frozenset(cells[at] for at in texts))
+
+
+def test_a_seals_lettering_over_value_cells_keeps_them_the_rows_values():
+    # （一）予以公开 (band 4): its 其他 and 总计 cells read as the seal's characters.
+    lettering = {(4, 7): "鼓", (4, 8): "十城"}
+    mapping = map_matrix([_sealed(_table(TABLE_3), lettering)], load_matrix_catalogue("GK2021"))
+    got = [_value(mapping, f"GK2021-3.3.1@{c}") for c in COLUMNS]
+    assert got == [*_values(33)[:5], "鼓", "十城"]
+    assert _value(mapping, "GK2021-3.3.2@total") == _values(34)[-1]
+
+
+def test_lettering_is_a_value_only_under_a_seal_and_below_the_first_data_row():
+    lettering = {(4, 7): "鼓", (4, 8): "十城"}
+    unsealed = _table(TABLE_3)
+    unsealed = ReadTable(unsealed.table, _sealed(unsealed, lettering).reads)
+    mapping = map_matrix([unsealed], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-3.3.1@total") != "十城"
+    # A header row under a seal stays a header: the rows below are named from it.
+    labelled, bare = split_bands(_sealed(_table(TABLE_3), {(1, 6): "其", (1, 7): "鼓"}))
+    assert labelled[0].labels == ("一、本年新收政府信息公开申请数量",) and not bare
+    assert [text for _, text in labelled[0].header][-2:] == ["其", "鼓"]

@@ -32,6 +32,7 @@ from worker.pipeline.values import parse_value
 
 _SKIP_BAND = -0.35
 _SKIP_ROW = -0.30
+_SEAL_CHARACTERS = 2  # a seal's lettering over a cell: a character or two
 _GROUP_SIZE = 5  # table 四: 结果维持 结果纠正 其他结果 尚未审结 总计
 # What a 计量单位 cell prints: a label cell holding one of these alone is the row's unit.
 UNIT_WORDS = frozenset({"条", "件", "次", "篇", "个", "人", "项", "元", "万元", "家", "份", "—"})
@@ -41,6 +42,7 @@ UNIT_WORDS = frozenset({"条", "件", "次", "篇", "个", "人", "项", "元", 
 class ReadTable:
     table: MatrixTable
     reads: dict[MatrixCell, CellRead]
+    sealed: frozenset[MatrixCell] = frozenset()  # cells a seal lies over
 
     def text(self, cell: MatrixCell) -> str:
         return self.reads[cell].text
@@ -100,16 +102,25 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
         cells = read.table.band_cells(band)
         if all(c.top < band for c in cells):
             continue  # the lower part of a row split by a stray rule: read with its top
+        # Below the table's first data band, a seal's lettering over a value column reads as
+        # a character or two where the number is (鼓, 米): still that row's value cell.
+        below_data = bool(labelled or bare)
+        lettered = {
+            c
+            for c in cells
+            if below_data and c in read.sealed and (c.left, c.right) in numeric and _lettering(read.text(c))
+        }
         values: list[MatrixCell] = []
         for cell in reversed(cells):
             # A row's value cells share its top and bottom (a row may span two bands).
             bottom = values[0].bottom if values else cell.bottom
             garbled_number = (cell.left, cell.right) in numeric and _garbled_number(read.text(cell))
-            if cell.top != band or cell.bottom != bottom or not (_is_value(read.reads[cell]) or garbled_number):
+            value = _is_value(read.reads[cell]) or garbled_number or cell in lettered
+            if cell.top != band or cell.bottom != bottom or not value:
                 break
             values.insert(0, cell)
         labels = tuple(read.text(c) for c in cells[: len(cells) - len(values)] if read.text(c))
-        garbled = bool(values) and all(any(ch.isdigit() for ch in read.text(c)) for c in values)
+        garbled = bool(values) and all(any(ch.isdigit() for ch in read.text(c)) or c in lettered for c in values)
         if not any(_has_number(read.reads[c]) for c in values) and not garbled:
             if len(cells) >= 2 and any(read.text(c) for c in cells):
                 header = tuple((c, read.text(c)) for c in cells)
@@ -126,6 +137,12 @@ def _garbled_number(text: str) -> bool:
     """A seal's lettering over a number (676é, A0, 年は0): digits, and no words (a label in
     the column, 1、属于国家秘密, has them)."""
     return any(ch.isdigit() for ch in text) and sum("\u4e00" <= ch <= "\u9fff" for ch in text) < 2
+
+
+def _lettering(text: str) -> bool:
+    """What a seal's lettering over a value cell reads as: at most two Chinese characters
+    and no word of a header (本年新制作数量 is seven)."""
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text) <= _SEAL_CHARACTERS
 
 
 def _value_columns(read: ReadTable) -> set[tuple[int, int]]:

@@ -2,8 +2,10 @@
 
 Every cell of every ruled table on the table pages is read (the cells read for detection are
 not read again), mapped to `<row>@<column>` codes (`matrix_mapping`), the unsure values read
-again as numbers (and a signed column's number with a stroke before it, for its minus), and
-each code becomes a `FieldRead` with the reader's own doubts. The issuing body and year come
+again as numbers (and a signed column's number with a stroke before it, for its minus), those
+that still read no clear number from the digit-sized ink alone where their column's numbers
+sit (seal lettering and rings beside them left out, as the list reader does), and each code
+becomes a `FieldRead` with the reader's own doubts. The issuing body and year come
 from the title on page 1; without one (a scan of the tables only), from the lines above the
 first table.
 """
@@ -17,10 +19,20 @@ import numpy as np
 
 from models.catalogue import Indicator, MatrixCatalogue, variant_indicators
 from models.template import Template
-from worker.pipeline.cells import CellRead, combine_reads, mark_before_digits, overlaps, pad_crop
+from worker.pipeline.cells import (
+    CellRead,
+    clean_cell,
+    combine_reads,
+    learn_placement,
+    mark_before_digits,
+    numbers_ink,
+    overlaps,
+    pad_crop,
+    reread_digits,
+)
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
-from worker.pipeline.matrix import CellReads, cell_crop, read_cells
+from worker.pipeline.matrix import CellReads, MatrixCell, cell_crop, read_cells
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import (
     Metadata,
@@ -54,13 +66,21 @@ def read_matrix(job: ReadJob) -> Reading | None:
             cells = [cell for table in tp.tables for cell in table.cells]
             reads = read_cells(tp.prepared, cells, job.engine, job.probed.get(tp.prepared.number)) if cells else {}
             reads |= _unit_column_reads(tp, reads, job)
-            tables.extend(ReadTable(table, {c: reads[c] for c in table.cells}) for table in tp.tables)
+            seals = [seal.box for seal in tp.prepared.seals]
+            tables.extend(
+                ReadTable(
+                    table,
+                    {c: reads[c] for c in table.cells},
+                    frozenset(c for c in table.cells if any(overlaps(c.box, seal) for seal in seals)),
+                )
+                for table in tp.tables
+            )
     with job.clock.stage("map"):
         mapping = map_matrix(tables, catalogue, template.label_less_tables, template.optional_rows, job.aliases)
     if len(mapping.matches) < MIN_MATCHED_SHARE * len(catalogue.catalogue):
         return None  # the headers looked like the form, the tables are not it
     with job.clock.stage("read"):
-        mapping = _read_signs_again(_reread_unsure_values(mapping, job), job)
+        mapping = _read_signs_again(_digits_alone(_reread_unsure_values(mapping, job), job), job)
     with job.clock.stage("metadata"):
         metadata, heading = _report_metadata(job, mapping)
     pages = {tp.prepared.number: tp.prepared for tp in job.pages}
@@ -108,6 +128,30 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
         for m in unsure:
             if m.page == page:
                 matches[m.code] = replace(m, read=reads[m.cell])  # type: ignore[index]
+    return replace(mapping, matches=matches)
+
+
+def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
+    """Each value column's cells with ink but no clear number (a grey seal's lettering or
+    ring over the digits: 1 read as 米, 8 as 18), read again from the digit-sized ink where
+    the column's numbers sit in its cells no seal covers (`digits_isolated` on record). Not
+    a column that may fall: a minus is no digit, its number would lose it."""
+    prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
+    columns: dict[tuple[int, float, float], dict[str, tuple[MatrixCell, CellRead]]] = {}
+    for code, m in mapping.matches.items():
+        if m.cell is not None and m.read is not None and m.page is not None and not job.template.is_signed(code):
+            columns.setdefault((m.page, m.cell.box[0], m.cell.box[2]), {})[code] = (m.cell, m.read)
+    matches = dict(mapping.matches)
+    for (number, _, _), column in columns.items():
+        page = prepared[number]
+        if page.text_layer is not None:
+            continue
+        crops = {code: clean_cell(cell_crop(page, cell), page.dpi) for code, (cell, _) in column.items()}
+        seals = [seal.box for seal in page.seals]
+        clear = [crops[code] for code, (cell, _) in column.items() if not any(overlaps(cell.box, s) for s in seals)]
+        reads = {code: read for code, (_, read) in column.items()}
+        again = reread_digits(crops, reads, numbers_ink(crops, learn_placement(clear, page.dpi), None), job.engine)
+        matches |= {code: replace(matches[code], read=read) for code, read in again.items() if read is not reads[code]}
     return replace(mapping, matches=matches)
 
 
@@ -257,6 +301,8 @@ def _cell_reasons(
     unit = normalize_unit(unit_read or "")
     if unit and not template.same_unit(unit, normalize_unit(indicator.unit)):
         reasons.append(Reason.UNIT_MISMATCH)
+    if match.read.isolated:
+        reasons.append(Reason.DIGITS_ISOLATED)  # marks beside the digits were left out: one may be a digit
     if match.read.blank:
         reasons.append(Reason.BLANK_VALUE)  # the forms print 0 for none: an empty cell is checked
     return reasons
