@@ -29,6 +29,7 @@ from worker.pipeline.cells import (
     overlaps,
     pad_crop,
     reread_digits,
+    unsure_number,
 )
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
@@ -144,13 +145,16 @@ def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
     matches = dict(mapping.matches)
     for (number, _, _), column in columns.items():
         page = prepared[number]
-        if page.text_layer is not None:
-            continue
-        crops = {code: clean_cell(cell_crop(page, cell), page.dpi) for code, (cell, _) in column.items()}
-        seals = [seal.box for seal in page.seals]
-        clear = [crops[code] for code, (cell, _) in column.items() if not any(overlaps(cell.box, s) for s in seals)]
         reads = {code: read for code, (_, read) in column.items()}
-        again = reread_digits(crops, reads, numbers_ink(crops, learn_placement(clear, page.dpi), None), job.engine)
+        unsure = [code for code, read in reads.items() if unsure_number(read)]
+        if page.text_layer is not None or not unsure:
+            continue
+        seals = [seal.box for seal in page.seals]
+        clear = [code for code, (cell, _) in column.items() if not any(overlaps(cell.box, s) for s in seals)]
+        crops = {code: clean_cell(cell_crop(page, column[code][0]), page.dpi) for code in {*clear, *unsure}}
+        placement = learn_placement([crops[code] for code in clear], page.dpi)
+        numbers = numbers_ink({code: crops[code] for code in unsure}, placement, None)
+        again = reread_digits(crops, {code: reads[code] for code in unsure}, numbers, job.engine)
         matches |= {code: replace(matches[code], read=read) for code, read in again.items() if read is not reads[code]}
     return replace(mapping, matches=matches)
 

@@ -12,6 +12,7 @@ from worker.pipeline.cells.digits import (
     numbers_ink,
     reread_digits,
     too_wide,
+    unsure_number,
 )
 from worker.pipeline.cells.ink import (
     clean_cell,
@@ -65,4 +66,5 @@ __all__ = [
     "read_text",
     "reread_digits",
     "too_wide",
+    "unsure_number",
 ]

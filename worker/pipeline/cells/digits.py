@@ -183,6 +183,11 @@ def _settled(read: CellRead) -> bool:
     return parsed.value is not None and not parsed.repaired and read.min_char_score >= 0.8 and not too_wide(read)
 
 
+def unsure_number(read: CellRead) -> bool:
+    """A cell with ink that reads no clear number: one `reread_digits` reads again."""
+    return not read.blank and not read.slanted and not _settled(read)
+
+
 def reread_digits(
     cells: dict[int, np.ndarray],
     reads: dict[int, CellRead],
@@ -194,7 +199,7 @@ def reread_digits(
     unsure = {
         row: _digits_alone(cells[row], *numbers[row])
         for row, read in reads.items()
-        if row in numbers and not read.blank and not read.slanted and not _settled(read)
+        if row in numbers and unsure_number(read)
     }
     if not unsure:
         return reads
