@@ -116,3 +116,15 @@ def test_a_number_under_a_seal_read_clearly_is_read_again_and_accepted_when_alik
     assert fields["GK2008-4.3"] == (FieldStatus.review, ["seal_overlap"])  # its second read differed
     unasked = {f.code: f.status for f in decide(sealed, (), RoutingSettings(), None)}
     assert set(unasked.values()) == {FieldStatus.review}
+
+
+def test_a_number_read_from_its_digits_alone_is_read_again_and_accepted_when_alike():
+    """Marks beside the digits were left out of the first read: a second read of the cell as
+    scanned, marks and all, giving the same number as clearly says none of them was a digit."""
+    isolated = [replace(read, reasons=(Reason.DIGITS_ISOLATED,)) for read in _reads({"GK2008-4.2": 0.5})]
+    reader = Reader({"GK2008-4", "GK2008-4.2"})
+    fields = {f.code: (f.status, list(f.reasons)) for f in decide(isolated, (), RoutingSettings(), reader)}
+    assert sorted(reader.asked) == ["GK2008-4", "GK2008-4.1", "GK2008-4.3"]  # not the weak 4.2
+    assert fields["GK2008-4"] == (FieldStatus.accepted, ["digits_isolated"])
+    assert fields["GK2008-4.1"] == fields["GK2008-4.3"] == (FieldStatus.review, ["digits_isolated"])
+    assert fields["GK2008-4.2"] == (FieldStatus.review, ["digits_isolated", "low_ocr_confidence"])

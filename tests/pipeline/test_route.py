@@ -77,11 +77,15 @@ def test_a_field_reviewed_for_weak_evidence_as_a_whole_says_which_part_is_weaker
     assert (read.status, read.reasons) == ("review", ["low_ocr_confidence"])
 
 
-def test_a_second_read_alike_settles_a_seal_over_a_number_and_nothing_else():
+def test_a_second_read_alike_settles_a_seal_over_a_number_or_its_digits_read_alone_and_nothing_else():
     sealed = route(evidence(reasons=(Reason.SEAL_OVERLAP,), read_again_alike=True), THRESHOLDS)
     assert (sealed.status, sealed.reasons) == (FieldStatus.accepted, [Reason.SEAL_OVERLAP])
     assert route(evidence(reasons=(Reason.SEAL_OVERLAP,)), THRESHOLDS).status == FieldStatus.review
-    isolated = evidence(reasons=(Reason.SEAL_OVERLAP, Reason.DIGITS_ISOLATED), read_again_alike=True)
-    assert route(isolated, THRESHOLDS).status == FieldStatus.review
+    isolated = route(evidence(reasons=(Reason.SEAL_OVERLAP, Reason.DIGITS_ISOLATED), read_again_alike=True), THRESHOLDS)
+    assert (isolated.status, isolated.reasons) == (FieldStatus.accepted, [Reason.SEAL_OVERLAP, Reason.DIGITS_ISOLATED])
+    assert route(evidence(reasons=(Reason.DIGITS_ISOLATED,)), THRESHOLDS).status == FieldStatus.review
+    for other in (Reason.WIDTH_MISMATCH, Reason.OCR_CONFUSION, Reason.SIGN_UNSURE, Reason.UNIT_MISMATCH):
+        doubted = evidence(reasons=(Reason.DIGITS_ISOLATED, other), read_again_alike=True)
+        assert route(doubted, THRESHOLDS).status == FieldStatus.review, other
     weak = evidence(reasons=(Reason.SEAL_OVERLAP,), ocr_score=0.6, read_again_alike=True)
     assert route(weak, THRESHOLDS).reasons == [Reason.SEAL_OVERLAP, Reason.LOW_OCR_CONFIDENCE]

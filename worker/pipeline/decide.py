@@ -80,7 +80,7 @@ def decide(
     for code in dict.fromkeys(code for check in printed for code in check.codes):
         validation.setdefault(code, []).append(Reason.PRINTED_MISMATCH)
     settled = corroborated(checks, values, doubts)
-    alike = _read_again_under_seals(first, found, second_reader)
+    alike = _read_again_alike(first, found, second_reader)
     routed = {
         code: _route(f, validation.get(code, ()), code in settled, thresholds, code in alike)
         for code, f in found.items()
@@ -123,21 +123,27 @@ def _as_printed(
     return [check for check in clear if all(code in confirmed for code in check.codes)]
 
 
-def _read_again_under_seals(
+def _read_again_alike(
     first: dict[str, Routing], found: dict[str, FieldRead], second_reader: SecondReader | None
 ) -> set[str]:
-    """The fields whose one doubt was a seal over a number read clearly, read a second time
-    as scanned (`confirm`) as the same number as clearly: the seal did not change it."""
+    """The fields whose doubts a second read can settle (a seal over a number read clearly,
+    a number read from its digits alone), read a second time as scanned (`confirm`) as the
+    same number as clearly: neither the seal nor the marks beside the digits changed it."""
     if second_reader is None:
         return set()
     codes = [
         code
         for code, routing in first.items()
         if routing.status == FieldStatus.review
-        and [r for r in routing.reasons if r.blocking] == [Reason.SEAL_OVERLAP]
+        and _settled_by_second_read(routing.reasons)
         and found[code].cell is not None
     ]
     return second_reader([_to_confirm(found[code]) for code in codes]) if codes else set()
+
+
+def _settled_by_second_read(reasons: Iterable[Reason]) -> bool:
+    blocking = [r for r in reasons if r.blocking]
+    return bool(blocking) and all(r.settled_by_second_read for r in blocking)
 
 
 def _to_confirm(field: FieldRead) -> CellToConfirm:

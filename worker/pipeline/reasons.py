@@ -44,9 +44,10 @@ class Reason(StrEnum):
 
     @property
     def settled_by_second_read(self) -> bool:
-        """A doubt a second read settles: a seal over a number read clearly, read again as
-        scanned (seal remains and all, `confirm`) as the same number as clearly."""
-        return self is Reason.SEAL_OVERLAP
+        """A doubt a second read settles: a seal over a number read clearly, or a number read
+        from its digits alone, read again as scanned (seal remains and marks beside the
+        digits all in the picture, `confirm`) as the same number as clearly."""
+        return self in (Reason.SEAL_OVERLAP, Reason.DIGITS_ISOLATED)
 
     @property
     def weak_read(self) -> bool:
