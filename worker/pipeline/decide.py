@@ -76,7 +76,8 @@ def decide(
     doubts = {code: routing.reasons for code, routing in first.items() if routing.status == FieldStatus.review}
     checks = check_rules(values, rules)
     printed = _as_printed(checks, found, set(doubts), second_reader)
-    validation = reasons_by_code([c for c in checks if c not in printed], values, doubts)
+    broken = [c for c in checks if c not in printed]
+    validation = _flag_unconfirmed(broken, reasons_by_code(broken, values, doubts), found, second_reader)
     for code in dict.fromkeys(code for check in printed for code in check.codes):
         validation.setdefault(code, []).append(Reason.PRINTED_MISMATCH)
     settled = corroborated(checks, values, doubts)
@@ -121,6 +122,34 @@ def _as_printed(
     codes = dict.fromkeys(code for check in clear for code in check.codes)
     confirmed = second_reader([_to_confirm(found[code]) for code in codes]) if codes else set()
     return [check for check in clear if all(code in confirmed for code in check.codes)]
+
+
+def _flag_unconfirmed(
+    broken: list[RuleCheck],
+    validation: dict[str, list[Reason]],
+    found: dict[str, FieldRead],
+    second_reader: SecondReader | None,
+) -> dict[str, list[Reason]]:
+    """`validation` with the fields a broken rule spared (a doubtful field's value alone could
+    explain it) that a second read does not give again flagged with the rule's reason too: a
+    clear read can be the misread (2726 read as 2720 beside a weak 36692), the neighbour's
+    doubt blamed for it."""
+    spared = {
+        code: check
+        for check in broken
+        if not check.holds
+        for code in check.codes
+        if code in found and check.reason not in validation.get(code, [])
+    }
+    if not spared or second_reader is None:
+        return validation
+    readable = [code for code in spared if found[code].cell is not None and found[code].read is not None]
+    confirmed = second_reader([_to_confirm(found[code]) for code in readable]) if readable else set()
+    flagged = {code: list(reasons) for code, reasons in validation.items()}
+    for code, check in spared.items():
+        if code not in confirmed:
+            flagged.setdefault(code, []).append(check.reason)
+    return flagged
 
 
 def _read_again_alike(
