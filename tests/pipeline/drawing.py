@@ -20,19 +20,23 @@ def table_page(
     rule_width: int = 2,
     rows: int = ROWS,
     units: bool = False,
+    columns: tuple[int, ...] = COLUMNS,
 ) -> PageImage:
+    """A ruled table of `rows` rows between the column rules at `columns` (label, unit and
+    value columns by default), text blocks in its cells, turned or skewed as asked."""
     image = np.full((1754, 1241, 3), 255, np.uint8)
     bottom = TOP + rows * ROW_H
     for i in range(rows + 1):
-        cv2.line(image, (LEFT, TOP + i * ROW_H), (RIGHT, TOP + i * ROW_H), (0, 0, 0), rule_width)
-    for x in COLUMNS:
+        cv2.line(image, (columns[0], TOP + i * ROW_H), (columns[-1], TOP + i * ROW_H), (0, 0, 0), rule_width)
+    for x in columns:
         cv2.line(image, (x, TOP), (x, bottom), (0, 0, 0), rule_width)
     for i in range(rows):  # some "text" in each cell
         y = TOP + i * ROW_H + 12
-        cv2.rectangle(image, (LEFT + 30, y), (LEFT + 300 + 10 * i, y + 16), (0, 0, 0), -1)
-        cv2.rectangle(image, (COLUMNS[2] + 100, y), (COLUMNS[2] + 130, y + 16), (0, 0, 0), -1)
+        cv2.rectangle(image, (columns[0] + 30, y), (columns[0] + 300 + 10 * i, y + 16), (0, 0, 0), -1)
+        for x in columns[2:-1]:
+            cv2.rectangle(image, (x + 100, y), (x + 130, y + 16), (0, 0, 0), -1)
         if units:
-            cv2.rectangle(image, (COLUMNS[1] + 50, y), (COLUMNS[1] + 90, y + 16), (0, 0, 0), -1)
+            cv2.rectangle(image, (columns[1] + 50, y), (columns[1] + 90, y + 16), (0, 0, 0), -1)
     for y in range(120, 260, 40):  # heading lines above the table
         cv2.rectangle(image, (300, y), (900, y + 18), (0, 0, 0), -1)
     if red_seal:

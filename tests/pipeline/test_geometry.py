@@ -28,6 +28,16 @@ def test_quarter_turned_pages_are_set_upright(turn):
     assert grid is not None and grid.rows == ROWS
 
 
+# FJ2009's columns: 指标名称 under half the table, then 计量单位, <YYYY>年度 and 历年累计.
+FJ2009_COLUMNS = (100, 560, 700, 920, 1140)
+
+
+@pytest.mark.parametrize("turn", [0, 90, 180, 270])
+def test_a_table_whose_label_column_is_under_half_its_width_is_set_upright(turn):
+    prepared = prepare_page(table_page(turn=turn, columns=FJ2009_COLUMNS))
+    assert prepared.rotation == (360 - turn) % 360
+
+
 @pytest.mark.parametrize(("angle", "turn"), [(0.0, None), (3.0, None), (0.0, 90), (-2.0, 180)])
 def test_cell_boxes_map_back_to_the_original_page(angle, turn):
     page = table_page(angle=angle, turn=turn)

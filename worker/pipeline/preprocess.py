@@ -340,6 +340,9 @@ def sideways_and_skew(ink: np.ndarray) -> tuple[bool, float]:
     return sideways, -(turned_angle if sideways else angle)
 
 
+_LABEL_WIDER = 1.5  # a label column is at least this much wider than any other column
+
+
 def _label_column_on_right(vertical: tuple[Stroke, ...], height: int, dpi: float) -> bool:
     """True when the table's vertical rules crowd to the left, i.e. the page is upside down.
 
@@ -353,8 +356,12 @@ def _label_column_on_right(vertical: tuple[Stroke, ...], height: int, dpi: float
     if len(rules) < 3:
         return False
     left, right, inner = rules[0], rules[-1], rules[1:-1]
-    # Clearly crowded only: evenly spaced columns (the 2019+ forms' tables) say nothing.
-    return float(np.median(inner)) < left + 0.4 * (right - left)
+    # Clearly crowded only: evenly spaced columns (the 2019+ forms' tables) say nothing. Or
+    # the last column far the widest: a label column beside a few narrow ones (FJ2009's
+    # 指标名称 is under half the table, its three value and unit columns are not crowded).
+    widths = np.diff(rules)
+    widest_last = bool(widths[-1] >= _LABEL_WIDER * widths[:-1].max())
+    return widest_last or float(np.median(inner)) < left + 0.4 * (right - left)
 
 
 _TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
