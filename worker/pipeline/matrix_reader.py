@@ -54,6 +54,7 @@ from worker.pipeline.reasons import Reason
 from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number, parse_value
 
 _MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
+_PLACEMENT_CELLS = 8  # clear numbers enough to learn where a column's numbers sit
 MIN_MATCHED_SHARE = 0.4  # as in the list reader: below this share of codes read, not this template
 UNIT_HEADERS = frozenset({"计量单位", "单位"})
 
@@ -135,7 +136,7 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
 def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
     """Each value column's cells with ink but no clear number (a grey seal's lettering or
     ring over the digits: 1 read as 米, 8 as 18), read again from the digit-sized ink where
-    the column's numbers sit in its cells no seal covers (`digits_isolated` on record). Not
+    the column's clear numbers no seal covers sit (`digits_isolated` on record). Not
     a column that may fall: a minus is no digit, its number would lose it."""
     prepared = {tp.prepared.number: tp.prepared for tp in job.pages}
     columns: dict[tuple[int, float, float], dict[str, tuple[MatrixCell, CellRead]]] = {}
@@ -150,7 +151,11 @@ def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
         if page.text_layer is not None or not unsure:
             continue
         seals = [seal.box for seal in page.seals]
-        clear = [code for code, (cell, _) in column.items() if not any(overlaps(cell.box, s) for s in seals)]
+        clear = [
+            code
+            for code, (cell, read) in column.items()
+            if not read.blank and not unsure_number(read) and not any(overlaps(cell.box, s) for s in seals)
+        ][:_PLACEMENT_CELLS]
         crops = {code: clean_cell(cell_crop(page, column[code][0]), page.dpi) for code in {*clear, *unsure}}
         placement = learn_placement([crops[code] for code in clear], page.dpi)
         numbers = numbers_ink({code: crops[code] for code in unsure}, placement, None)
