@@ -76,8 +76,8 @@ def decide(
     doubts = {code: routing.reasons for code, routing in first.items() if routing.status == FieldStatus.review}
     checks = check_rules(values, rules)
     printed = _as_printed(checks, found, set(doubts), second_reader)
-    broken = [c for c in checks if c not in printed]
-    validation = _flag_unconfirmed(broken, reasons_by_code(broken, values, doubts), found, second_reader)
+    judged = [c for c in checks if c not in printed]  # the rules not accepted as printed
+    validation = _flag_unconfirmed(judged, reasons_by_code(judged, values, doubts), found, second_reader)
     for code in dict.fromkeys(code for check in printed for code in check.codes):
         validation.setdefault(code, []).append(Reason.PRINTED_MISMATCH)
     settled = corroborated(checks, values, doubts)
@@ -125,7 +125,7 @@ def _as_printed(
 
 
 def _flag_unconfirmed(
-    broken: list[RuleCheck],
+    checks: list[RuleCheck],
     validation: dict[str, list[Reason]],
     found: dict[str, FieldRead],
     second_reader: SecondReader | None,
@@ -136,7 +136,7 @@ def _flag_unconfirmed(
     doubt blamed for it."""
     spared = {
         code: check
-        for check in broken
+        for check in checks
         if not check.holds
         for code in check.codes
         if code in found and check.reason not in validation.get(code, [])

@@ -344,7 +344,8 @@ _LABEL_WIDER = 1.5  # a label column is at least this much wider than any other 
 
 
 def _label_column_on_right(vertical: tuple[Stroke, ...], height: int, dpi: float) -> bool:
-    """True when the table's vertical rules crowd to the left, i.e. the page is upside down.
+    """True when the table's vertical rules crowd to the left, or its last column is far the
+    widest: its label column is on the right, i.e. the page is upside down.
 
     Rules are taken as line pieces rather than pixel columns, so rules that lean a little
     (a photo in perspective) still count."""
