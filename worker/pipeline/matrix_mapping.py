@@ -136,13 +136,17 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
 def _garbled_number(text: str) -> bool:
     """A seal's lettering over a number (676é, A0, 年は0): digits, and no words (a label in
     the column, 1、属于国家秘密, has them)."""
-    return any(ch.isdigit() for ch in text) and sum("\u4e00" <= ch <= "\u9fff" for ch in text) < 2
+    return any(ch.isdigit() for ch in text) and _chinese(text) < 2
 
 
 def _lettering(text: str) -> bool:
     """What a seal's lettering over a value cell reads as: at most two Chinese characters
     and no word of a header (本年新制作数量 is seven)."""
-    return sum("\u4e00" <= ch <= "\u9fff" for ch in text) <= _SEAL_CHARACTERS
+    return _chinese(text) <= _SEAL_CHARACTERS
+
+
+def _chinese(text: str) -> int:
+    return sum("\u4e00" <= ch <= "\u9fff" for ch in text)
 
 
 def _value_columns(read: ReadTable) -> set[tuple[int, int]]:

@@ -68,12 +68,11 @@ def read_matrix(job: ReadJob) -> Reading | None:
             cells = [cell for table in tp.tables for cell in table.cells]
             reads = read_cells(tp.prepared, cells, job.engine, job.probed.get(tp.prepared.number)) if cells else {}
             reads |= _unit_column_reads(tp, reads, job)
-            seals = [seal.box for seal in tp.prepared.seals]
             tables.extend(
                 ReadTable(
                     table,
                     {c: reads[c] for c in table.cells},
-                    frozenset(c for c in table.cells if any(overlaps(c.box, seal) for seal in seals)),
+                    frozenset(c for c in table.cells if _under_a_seal(c, tp.prepared)),
                 )
                 for table in tp.tables
             )
@@ -147,14 +146,13 @@ def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
     for (number, _, _), column in columns.items():
         page = prepared[number]
         reads = {code: read for code, (_, read) in column.items()}
-        unsure = [code for code, read in reads.items() if unsure_number(read)]
+        unsure = {code for code, read in reads.items() if unsure_number(read)}
         if page.text_layer is not None or not unsure:
             continue
-        seals = [seal.box for seal in page.seals]
         clear = [
             code
             for code, (cell, read) in column.items()
-            if not read.blank and not unsure_number(read) and not any(overlaps(cell.box, s) for s in seals)
+            if code not in unsure and not read.blank and not _under_a_seal(cell, page)
         ][:_PLACEMENT_CELLS]
         crops = {code: clean_cell(cell_crop(page, column[code][0]), page.dpi) for code in {*clear, *unsure}}
         placement = learn_placement([crops[code] for code in clear], page.dpi)
@@ -162,6 +160,10 @@ def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
         again = reread_digits(crops, {code: reads[code] for code in unsure}, numbers, job.engine)
         matches |= {code: replace(matches[code], read=read) for code, read in again.items() if read is not reads[code]}
     return replace(mapping, matches=matches)
+
+
+def _under_a_seal(cell: MatrixCell, page: PreparedPage) -> bool:
+    return any(overlaps(cell.box, seal.box) for seal in page.seals)
 
 
 def _read_signs_again(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
@@ -260,7 +262,7 @@ def field_read(indicator: Indicator, match: CellMatch, template: Template, pages
     assert match.cell is not None and match.read is not None and match.page is not None
     signed = template.is_signed(indicator.code)
     parsed = parse_value(match.read.text, indicator.unit == "万元", signed)
-    sealed = any(overlaps(match.cell.box, seal.box) for seal in pages[match.page].seals)
+    sealed = _under_a_seal(match.cell, pages[match.page])
     sign_unsure = signed and _sign_unsure(parsed.value, parsed.mark_before, match, pages[match.page])
     marks_only = bool(_MARKS_ONLY.match(match.read.text.strip()))
     unit = parsed.unit or match.unit  # printed with the number (12000元), or in the row's unit cell
