@@ -13,12 +13,22 @@ from models.schemas import FieldStatus
 from models.template import get_template
 from worker.pipeline.confirm import CellToConfirm, read_again
 from worker.pipeline.decide import FieldRead, ValueRead, decide
-from worker.pipeline.preprocess import PreparedPage
+from worker.pipeline.preprocess import PreparedPage, Seal
 from worker.pipeline.reasons import Reason
 
 GK2008 = get_template("GK2008")
 # 四 = 四.1 + 四.2 + 四.3, printed 0 = 0 + 0 + 3 (as on the repository's phone-photo sample).
 PRINTED = {"GK2008-4": 0, "GK2008-4.1": 0, "GK2008-4.2": 0, "GK2008-4.3": 3}
+
+
+class NoOcr:
+    """An engine for a test whose cells need no OCR: any call fails it."""
+
+    def recognize(self, crops, alphabet=None):
+        raise AssertionError("a blank cell is judged by its ink, not read")
+
+
+NO_OCR = NoOcr()
 
 
 class Reader:
@@ -117,6 +127,20 @@ def test_a_second_read_confirms_the_printed_number_only(extractor):
         _cell("lost digit", 3, "1", 1),
     ]
     assert read_again(cells, {1: page}, extractor.engine, RoutingSettings()) == {"same"}
+
+
+def test_a_blank_cell_is_confirmed_only_under_red_seals_and_with_no_ink_left_in_it():
+    """Red seal ink is taken out by its colour, which print has not: a blank cell under red
+    seals alone with nothing left in it holds no print. A grey seal is told from print by
+    darkness only, and a mark left in the cell may be faint print."""
+    page = _page({0: "", 1: "", 2: "", 3: ""})
+    cv2.line(page.gray, (150, 195), (170, 210), 200, 2)  # a pale stroke in row 3: ink, 50 levels below the paper
+    page = replace(page, ink=np.where(page.gray < 230, 255, 0).astype(np.uint8))
+    red, grey = Seal((100.0, 0.0, 200.0, 130.0), "red"), Seal((100.0, 125.0, 200.0, 170.0), "grey")
+    sealed = replace(page, found_seals=(red, grey, Seal((100.0, 180.0, 200.0, 240.0), "red")))
+    cells = [_cell(key, row, "", None) for row, key in enumerate(("red", "red too", "grey", "marked"))]
+    assert read_again(cells, {1: sealed}, NO_OCR, RoutingSettings()) == {"red", "red too"}
+    assert read_again(cells, {1: page}, NO_OCR, RoutingSettings()) == set()  # no seal: no doubt to settle
 
 
 def test_a_number_under_a_seal_read_clearly_is_read_again_and_accepted_when_alike():

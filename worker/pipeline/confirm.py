@@ -12,7 +12,8 @@ already in doubt, so never confirmed). The same read settles a number read clear
 doubt is a seal over it or marks left out beside its digits, and tells whether a clear read
 beside a doubtful one in a broken rule is the misread (`decide`). Where other ink stands right
 beside the digits (a seal's own number), both reads may take it for one more digit: such a
-cell confirms nothing.
+cell confirms nothing. A cell read blank is given again blank only where red seals alone lie
+over it and no ink is left in it (a heading row's empty cell under a seal).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import cv2
 import numpy as np
 
 from docextract.settings import RoutingSettings
-from worker.pipeline.cells import Box
+from worker.pipeline.cells import Box, overlaps
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
 from worker.pipeline.values import MINUS_GLYPHS, VALUE_ALPHABET, parse_value
@@ -36,6 +37,7 @@ _MARGIN = 0.25  # paper kept around the ink, in line heights (the first read kee
 _SAME_HEIGHT = 0.7
 _SAME_LINE = 0.25
 _BESIDE = 0.5  # other ink this near (in digit heights) could be read as one more digit
+_SPECK_INCH = 0.02  # ink no longer or wider than this is dust, not print (a printed 1 is taller)
 
 
 @dataclass(frozen=True)
@@ -62,16 +64,41 @@ def read_again(
     cells: Sequence[CellToConfirm], pages: Mapping[int, PreparedPage], engine: OcrEngine, thresholds: RoutingSettings
 ) -> set[str]:
     """The keys of the cells a second read gives the same number (or dash) again, as clearly
-    as a value is accepted on its own. A cell that was blank is never confirmed: a sum
+    as a value is accepted on its own. A cell that was blank is confirmed only where red
+    seals alone lie over it and it holds no ink at all (`_blank_under_red`): elsewhere a sum
     counts a blank as 0, and faint print can lose a digit in both reads alike. A page read
     from its trusted text layer (checked against the image) gives the print's own text: its
     cells are as printed without OCR."""
-    printed = [c for c in cells if c.text.strip() and c.page in pages]
+    present = [c for c in cells if c.page in pages]
+    printed = [c for c in present if c.text.strip()]
+    blank = {c.key for c in present if not c.text.strip() and _blank_under_red(pages[c.page], c.cell)}
     layered = {c.key for c in printed if pages[c.page].text_layer is not None}
     crops = {c.key: _print_of(pages[c.page], c.cell) for c in printed if c.key not in layered}
     found = {key: crop for key, crop in crops.items() if crop is not None}
     reads = dict(zip(found, engine.recognize(list(found.values()), VALUE_ALPHABET) if found else [], strict=True))
-    return layered | {c.key for c in cells if c.key in reads and _agrees(c, reads[c.key], thresholds)}
+    return blank | layered | {c.key for c in cells if c.key in reads and _agrees(c, reads[c.key], thresholds)}
+
+
+def _blank_under_red(page: PreparedPage, cell: Box) -> bool:
+    """A cell read blank that only red seals lie over, with no ink left in it once their ink is
+    taken out, specks aside. Red ink is taken out by its colour, which black or grey print
+    has not (where print crosses the seal it stays, darker than the seal), and the page's ink
+    mask shows print 15 grey levels darker than the paper around it: a cell with none holds
+    nothing printed. A grey seal is told from print by darkness only: never."""
+    seals = [seal for seal in page.seals if overlaps(cell, seal.box)]
+    if not seals or any(seal.kind != "red" for seal in seals):
+        return False
+    inset = max(round(page.dpi * _INSET_INCH), 2)
+    x0, y0, x1, y1 = (round(v) for v in cell)
+    x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
+    if x1 <= x0 or y1 <= y0:
+        return False
+    count, _, stats, _ = cv2.connectedComponentsWithStats(page.ink[y0:y1, x0:x1], connectivity=8)
+    speck = page.dpi * _SPECK_INCH
+    return all(
+        _rule_remnant(piece, x1 - x0, y1 - y0) or max(piece[cv2.CC_STAT_WIDTH], piece[cv2.CC_STAT_HEIGHT]) < speck
+        for piece in stats[1:count]
+    )
 
 
 def _print_of(page: PreparedPage, cell: Box) -> np.ndarray | None:
