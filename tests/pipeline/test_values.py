@@ -35,6 +35,9 @@ from worker.pipeline.values import parse_value
         ("a1b2", False, None, ["unreadable_value"]),  # 0162: no number is printed with a leading 0
         ("05", False, None, ["unreadable_value"]),
         ("0.5", True, 0.5, []),
+        ("5562 64179", True, 556264179, ["ocr_confusion"]),  # a gap where a faint point stood
+        ("3 7", False, 37, ["ocr_confusion"]),
+        ("37 ", False, 37, []),  # paper after the digits is no gap in them
     ],
 )
 def test_parse_value(text, decimal, value, reasons):

@@ -18,6 +18,7 @@ over it and no ink is left in it (a heading row's empty cell under a seal).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -175,7 +176,9 @@ def _agrees(cell: CellToConfirm, read: TextRead, thresholds: RoutingSettings) ->
 
 def _number_in(read: TextRead, amount: bool) -> tuple[str, list[float]]:
     """The read's digits in order (an amount's decimal point between them kept) and their
-    scores; "" when it holds none or more than one number."""
+    scores; "" when it holds none or more than one number (digits a gap parts are two)."""
+    if re.search(r"\d\s+\d", read.text):
+        return "", []
     kept = [(ch, p) for ch, p in zip(read.text, read.char_scores, strict=False) if ch.isdigit() or ch == "."]
     text = "".join(ch for ch, _ in kept).strip(".")
     if not text or (not amount and "." in text) or text.count(".") > 1:

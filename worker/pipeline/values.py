@@ -69,6 +69,9 @@ VALUE_ALPHABET = Alphabet(
 UNIT_ALPHABET = Alphabet({**{ch: ch for ch in "条件次篇个人万元项"}, **dict.fromkeys(_DASH_GLYPHS, "—")}, closed=True)
 
 
+_GAP_IN_DIGITS = re.compile(r"\d\s+\d")
+
+
 @dataclass(frozen=True)
 class ParsedValue:
     value: int | float | None
@@ -91,7 +94,11 @@ def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> Parse
     a column that may print a change below zero (本年增/减), where a minus before the digits
     is the number's sign; elsewhere it is a mark beside them. A unit printed after the number
     (12000元) is kept apart (`unit`), the number as printed."""
-    cleaned = unicodedata.normalize("NFKC", text).replace(" ", "")
+    normalized = unicodedata.normalize("NFKC", text)
+    # A gap read between digits is not part of a number: what stood there was not read (a
+    # faint decimal point: 5562.64179 read "5562 64179"). The digits are joined, as a repair.
+    gap = _GAP_IN_DIGITS.search(normalized) is not None
+    cleaned = normalized.replace(" ", "")
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
     unit = _UNIT_AFTER.search(cleaned)
@@ -105,7 +112,8 @@ def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> Parse
     if negative and parsed.value is not None:
         parsed = replace(parsed, value=-parsed.value, span=parsed.span + 0.5)
     mark_before = not negative and cleaned[0] in _END_MARKS
-    return replace(parsed, unit=unit.group(0) if unit is not None else None, mark_before=mark_before)
+    repaired = parsed.repaired or (gap and parsed.value is not None)
+    return replace(parsed, repaired=repaired, unit=unit.group(0) if unit is not None else None, mark_before=mark_before)
 
 
 def _parse_number(cleaned: str, decimal_allowed: bool) -> ParsedValue:
