@@ -43,6 +43,24 @@ def test_a_faint_or_thin_stroke_at_the_digits_mid_height_is_a_possible_minus():
         assert 71 <= x0 <= 75 and x1 >= 120 and y0 <= 20 and y1 >= 35
 
 
+def test_a_minus_before_faint_digits_or_kept_as_a_short_blob_is_a_possible_minus():
+    """A pale copy at a low dpi: digits whose thin strokes reach 40 grey levels below the paper
+    only here and there (the minus was taken for part of them). A fax: of a thin minus only a
+    blob 4 pixels wide and 3 high is left."""
+    faint = np.full((50, 200), 247, np.uint8)
+    cv2.putText(faint, "37", (95, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 190, 1, cv2.LINE_AA)
+    cv2.line(faint, (78, 25), (88, 25), 215, 2)
+    faint = cv2.GaussianBlur(faint, (3, 3), 0)
+    fax = np.full((50, 200), 255, np.uint8)
+    cv2.putText(fax, "18", (95, 36), cv2.FONT_HERSHEY_SIMPLEX, 0.8, 0, 2)
+    fax[24:27, 82:86] = 0
+    for cell in (faint, fax):
+        x0, _, x1, _ = mark_before_digits(cell)
+        assert 76 <= x0 <= 84 and x1 >= 115
+    fax[24:29, 82:85] = 0  # taller than wide: a speck
+    assert mark_before_digits(fax) is None
+
+
 def test_nothing_before_the_digits_or_a_stroke_off_their_middle_is_no_minus():
     assert mark_before_digits(_cell(None)) is None
     assert mark_before_digits(_cell(0, minus_at=1.0, thickness=2)) is None  # an underline's end

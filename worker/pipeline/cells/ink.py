@@ -190,6 +190,7 @@ def _sign_before(mark: tuple[int, ...], characters: list[tuple[int, ...]]) -> bo
 
 
 FAINT_SIGN_DEPTH = 20  # grey levels below the paper a pale or thin minus still reaches
+_DIGIT_SHARE = 0.4  # of the darkest ink's depth: a faint digit's strokes (see `mark_before_digits`)
 
 
 def mark_before_digits(cell: np.ndarray) -> tuple[int, int, int, int] | None:
@@ -203,7 +204,10 @@ def mark_before_digits(cell: np.ndarray) -> tuple[int, int, int, int] | None:
         return None
     smooth = cv2.GaussianBlur(cell, (3, 3), 0).astype(np.float32)
     depth = float(np.median(smooth)) - smooth
-    digits = _digit_boxes((depth > 40).astype(np.uint8))
+    # Digits are ink 40 grey levels below the paper, or on faint print (thin strokes at a low
+    # dpi, a pale copy) 0.4 of the darkest ink's depth: else they fall apart into specks and
+    # a minus before them is taken for part of them.
+    digits = _digit_boxes((depth > min(40.0, _DIGIT_SHARE * float(depth.max()))).astype(np.uint8))
     if not digits:
         return None
     left = min(x for x, _, _, _ in digits)
@@ -215,7 +219,8 @@ def mark_before_digits(cell: np.ndarray) -> tuple[int, int, int, int] | None:
     for x, y, w, h, _ in stats[1:count]:
         if x == 0 or y == 0 or y + h == height:
             continue  # what is left of a rule at the cell's edge
-        flat = w >= max(1.5 * h, 0.15 * size) and h <= 0.45 * size
+        # no taller than wide: a fax keeps of a thin minus a blob 4 pixels wide and 3 high
+        flat = w >= max(h, 0.15 * size) and h <= 0.45 * size
         middle = top + 0.2 * size <= y + h / 2 <= top + 0.8 * size
         if flat and middle and left - (x + w) <= 1.2 * size:
             right = max(dx + dw for dx, _, dw, _ in digits)
