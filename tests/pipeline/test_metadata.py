@@ -9,6 +9,7 @@ from worker.pipeline.metadata import (
     read_title,
     read_year_under_title,
     sealed_over,
+    title_band,
     with_body_year,
     with_column_year,
     with_title,
@@ -223,6 +224,18 @@ def test_the_title_band_is_read_row_by_row_until_the_title_is_found():
     assert (title.unit_name, title.year) == ("慈溪市人民政府办公室", 2013)
     # The title's two rows only: the rows below it are not read.
     assert sorted(engine.read) == sorted(["慈溪市人民政府办公室", "2013年政府信息公开", "工作年度报告"])
+
+
+def test_the_title_band_starts_at_the_first_print_a_phone_photos_desk_above_it_left_out():
+    gray = np.full((2400, 1400), 255, np.uint8)
+    ink = np.zeros_like(gray)  # the desk's ink is masked: the sheet's print starts 3.5 inches down
+    ink[700:730, 400:900] = ink[760:790, 300:1000] = 255
+    page = PreparedPage(1, gray, ink, np.eye(3), 200.0, (), 0, 0.0)
+    assert title_band(page) == (0.0, 660.0, 1400.0, 1260.0)  # 0.2 inch above it, 3 inches down
+    engine = _TitleBand([("慈溪市人民政府办公室", 400, 40, 500), ("2013年政府信息公开工作年度报告", 300, 100, 700)])
+    lines = read_title(page, engine)
+    assert (parse_title(lines).unit_name, parse_title(lines).year) == ("慈溪市人民政府办公室", 2013)
+    assert [line.box[1] for line in lines] == [700.0, 760.0]  # in the page's pixels
 
 
 def test_a_title_below_two_rows_of_other_print_is_read_from_the_next_two():

@@ -72,8 +72,14 @@ def heading_band(page: PreparedPage, table_top: float) -> Box:
 
 
 def title_band(page: PreparedPage) -> Box:
-    """Where a report's title is printed: the top of its first page."""
-    return (0.0, 0.0, float(page.gray.shape[1]), float(min(int(page.dpi * 3.0), page.gray.shape[0])))
+    """Where a report's title is printed: the top of its first page, three inches down from
+    its first print (a phone photo's desk above the sheet holds none: its ink is masked, and
+    the title can lie more than three inches below the picture's top)."""
+    counts = np.count_nonzero(page.ink, axis=1)
+    printed = np.flatnonzero(counts >= page.dpi * _PRINTED_ROW_INCH)
+    top = max(int(printed[0]) - round(page.dpi * _ABOVE_PRINT_INCH), 0) if len(printed) else 0
+    bottom = min(top + int(page.dpi * _TITLE_BAND_INCH), page.gray.shape[0])
+    return (0.0, float(top), float(page.gray.shape[1]), float(bottom))
 
 
 def read_heading(page: PreparedPage, table_top: float, engine: OcrEngine) -> list[DetectedLine]:
@@ -91,11 +97,7 @@ def read_band(page: PreparedPage, top: int, bottom: int, engine: OcrEngine) -> l
         return page.text_layer.lines_in((0.0, float(top), float(page.gray.shape[1]), float(bottom)))
     region = np.ascontiguousarray(page.gray[top:bottom])
     lines = engine.read_region(np.dstack([region] * 3))
-    return [
-        DetectedLine(box=(x0, y0 + top, x1, y1 + top), read=line.read)
-        for line in lines
-        for (x0, y0, x1, y1) in [line.box]
-    ]
+    return [_moved_down(line, top) for line in lines]
 
 
 def read_year_under_title(page: PreparedPage, lines: list[DetectedLine], engine: OcrEngine) -> int | None:
@@ -245,6 +247,9 @@ _BODY_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _BODY_ROWS = 3  # the body's opening sentence, in its first rows below the title, names the year
 _ABOUT = re.compile(r"关\s*于$")  # 某局关于2010年度…报告: the body is before 关于
 _TITLE_ROWS = 4  # the title is one of the first rows; it may wrap once
+_TITLE_BAND_INCH = 3.0  # the band read for the title, from the page's first print down
+_ABOVE_PRINT_INCH = 0.2  # paper kept above that print (a line's top strokes are few)
+_PRINTED_ROW_INCH = 0.1  # a row holding this much ink is print, not a speck
 
 
 def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
@@ -256,17 +261,25 @@ def read_title(page: PreparedPage, engine: OcrEngine) -> list[DetectedLine]:
     if page.text_layer is not None:
         lines = page.text_layer.lines_in(band)
         return [line for row in _rows([line.box for line in lines])[:_TITLE_ROWS] for line in (lines[i] for i in row)]
-    region = np.dstack([np.ascontiguousarray(page.gray[:bottom])] * 3)
+    top = int(band[1])
+    region = np.dstack([np.ascontiguousarray(page.gray[top:bottom])] * 3)
     boxes = engine.detect(region)
     rows = _rows([box_span(b) for b in boxes])[:_TITLE_ROWS]
     lines: list[DetectedLine] = []
     # Most titles are in the first two rows, and `parse_title` finds them there before it
     # looks further: the rows below (often long lines of the body) are read only if not.
     for some in (rows[:2], rows[2:]):
-        lines += read_detected(engine, region, [boxes[i] for i in sorted(i for row in some for i in row)])
+        found = read_detected(engine, region, [boxes[i] for i in sorted(i for row in some for i in row)])
+        lines += [_moved_down(line, top) for line in found]
         if parse_title(lines).title_found:
             break
     return lines
+
+
+def _moved_down(line: DetectedLine, top: int) -> DetectedLine:
+    """A line read in a band of the page, in the page's pixels."""
+    x0, y0, x1, y1 = line.box
+    return DetectedLine((x0, y0 + top, x1, y1 + top), line.read)
 
 
 def parse_title(lines: list[DetectedLine]) -> Metadata:
