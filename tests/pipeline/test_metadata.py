@@ -1,6 +1,7 @@
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from worker.pipeline.metadata import (
     Metadata,
@@ -32,6 +33,17 @@ def test_unit_and_year_from_the_heading_lines():
         ]
     )
     assert (metadata.unit_name, metadata.year, metadata.title_found) == ("余姚市档案局", 2014, True)
+
+
+def test_the_years_score_is_its_own_characters_not_the_brackets_around_them():
+    scores = (0.99, 0.98, 0.99, 0.99, 0.97, 0.99, 0.98, 0.52)  # （2008年度) with a faint closing bracket
+    year_line = DetectedLine((520, 90, 700, 120), TextRead("（2008年度)", sum(scores) / 8, scores))
+    metadata = parse_heading([line("政府信息公开情况统计表", 400, 40), year_line])
+    assert metadata.year == 2008
+    assert metadata.year_score == pytest.approx(sum(scores[1:7]) / 6)
+    digit = (0.99, 0.99, 0.5, 0.99, 0.99, 0.99, 0.99, 0.99)  # its first 0 weak
+    weak = DetectedLine((520, 90, 700, 120), TextRead("（2008年度）", 0.92, digit))
+    assert parse_heading([weak]).year_score == pytest.approx((0.99 * 5 + 0.5) / 6)  # a weak digit counts
 
 
 def test_unit_line_with_a_date_and_ascii_brackets():

@@ -40,3 +40,22 @@ def test_every_row_of_a_table_half_in_a_shadow_is_found():
     photo, _ = photographed(table_page(rule_width=1), background=110)
     grid = find_grid(prepare_page(_shadowed(photo, darkness=0.5)))
     assert grid is not None and grid.rows == ROWS
+
+
+def test_a_sheet_photographed_at_an_angle_is_flattened_its_table_a_rectangle_again():
+    """The keystone of a photo taken at an angle (the sheet's top a sixth narrower than its
+    bottom) leans rules by different angles across the page: the sheet is mapped back to a
+    rectangle, and boxes still map to the photo's pixels."""
+    photo, sheet_to_photo = photographed(table_page(rule_width=1), background=70)
+    prepared = prepare_page(photo)
+    table = np.float64(
+        [[[COLUMNS[0], TOP], [COLUMNS[3], TOP], [COLUMNS[3], TOP + ROWS * ROW_H], [COLUMNS[0], TOP + ROWS * ROW_H]]]
+    )
+    in_photo = cv2.perspectiveTransform(table, sheet_to_photo)
+    (top_left, top_right, bottom_right, bottom_left) = cv2.perspectiveTransform(
+        in_photo, np.linalg.inv(prepared.to_original)
+    )[0]
+    top, bottom = top_right[0] - top_left[0], bottom_right[0] - bottom_left[0]
+    assert abs(top - bottom) < 0.01 * bottom  # 16 % apart in the photo
+    assert abs(top_left[0] - bottom_left[0]) < 4 and abs(top_left[1] - top_right[1]) < 4
+    assert prepared.original_box((0.0, 0.0, 10.0, 10.0))[0] > 0.05 * photo.image.shape[1]  # the desk is cut off

@@ -63,6 +63,23 @@ class _Row:
     text: str
     score: float  # the weakest piece's
     box: Box
+    char_scores: tuple[float, ...] = ()  # each character's, where the pieces' reads give them
+
+    def year_score(self) -> float:
+        """How surely the year was read: its characters' mean score (the row's digits, 年 and
+        度), not the brackets' around them (（2008年度) with a faint bracket); the row's score
+        where its reads give no score per character."""
+        if len(self.char_scores) != len(self.text):
+            return self.score
+        scores = [p for ch, p in zip(self.text, self.char_scores, strict=True) if _year_character(ch)]
+        return float(np.mean(scores)) if scores else self.score
+
+
+def _year_character(character: str) -> bool:
+    return unicodedata.normalize("NFKC", character) in _YEAR_CHARACTERS
+
+
+_YEAR_CHARACTERS = frozenset("0123456789年度")
 
 
 def heading_band(page: PreparedPage, table_top: float) -> Box:
@@ -122,7 +139,8 @@ def read_year_under_title(page: PreparedPage, lines: list[DetectedLine], engine:
 
 def parse_heading(lines: list[DetectedLine]) -> Metadata:
     """Unit name and year from the heading lines, read top to bottom, left to right."""
-    rows = [replace(row, text=unicodedata.normalize("NFKC", row.text).strip()) for row in _joined_rows(_printed(lines))]
+    read = _joined_rows(_printed(lines))
+    rows = [replace(row, text=unicodedata.normalize("NFKC", row.text).strip()) for row in read]
     unit: tuple[str, float, Box] | None = None
     year: tuple[int, float, Box, bool] | None = None
     for index, row in enumerate(rows):
@@ -136,7 +154,7 @@ def parse_heading(lines: list[DetectedLine]) -> Metadata:
         y = _YEAR.search(row.text) or _SHORT_YEAR.search(row.text)
         if y and year is None:
             short = len(y.group(1)) == 2
-            year = (int(y.group(1)) + (2000 if short else 0), row.score, row.box, short)
+            year = (int(y.group(1)) + (2000 if short else 0), read[index].year_score(), row.box, short)
     if year is None:  # a title such as 2017年政府信息公开工作年度报告, never a fill-in date
         for row in (r for r in rows if "报告" in r.text or "统计" in r.text):
             y = _TITLE_YEAR.search(row.text)
@@ -216,7 +234,8 @@ def _joined_rows(lines: list[DetectedLine]) -> list[_Row]:
             max(p.box[2] for p in pieces),
             max(p.box[3] for p in pieces),
         )
-        joined.append(_Row("".join(p.read.text for p in pieces), min(p.read.score for p in pieces), box))
+        text, scores = "".join(p.read.text for p in pieces), sum((p.read.char_scores for p in pieces), ())
+        joined.append(_Row(text, min(p.read.score for p in pieces), box, scores))
     return joined
 
 

@@ -180,6 +180,67 @@ def paper_mask(gray: np.ndarray, dpi: float) -> np.ndarray | None:
     return cv2.resize(inside, (gray.shape[1], gray.shape[0]), interpolation=cv2.INTER_NEAREST)
 
 
+_KEYSTONE_DEGREES = 0.3  # opposite edges of a photographed sheet further from parallel: flattened
+
+
+def flattened_sheet(paper: np.ndarray) -> tuple[np.ndarray, tuple[int, int]] | None:
+    """The homography taking a photographed sheet (`paper_mask`) to an upright rectangle of
+    its size, and that size; None when the sheet is no four-cornered shape wholly in the
+    picture or its opposite edges are parallel (a deskew straightens it). A photo taken at
+    an angle narrows the sheet away from the camera: its rules lean by different angles in
+    different parts of the page, which one rotation cannot undo."""
+    outlines, _ = cv2.findContours(paper, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not outlines:
+        return None
+    outline = max(outlines, key=cv2.contourArea)
+    corners = cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True).reshape(-1, 2).astype(np.float32)
+    height, width = paper.shape
+    if len(corners) != 4 or not cv2.isContourConvex(corners):
+        return None
+    if (corners.min(axis=0) <= 2).any() or (corners[:, 0] >= width - 3).any() or (corners[:, 1] >= height - 3).any():
+        return None  # the sheet runs out of the picture: its corner there is the picture's
+    top_left, top_right, bottom_right, bottom_left = _clockwise_from_top_left(corners)
+    edges = [top_right - top_left, bottom_right - bottom_left, bottom_left - top_left, bottom_right - top_right]
+    if _degrees_apart(*edges[:2]) < _KEYSTONE_DEGREES and _degrees_apart(*edges[2:]) < _KEYSTONE_DEGREES:
+        return None
+    size = (
+        round(max(np.linalg.norm(edges[0]), np.linalg.norm(edges[1]))),
+        round(max(np.linalg.norm(edges[2]), np.linalg.norm(edges[3]))),
+    )
+    target = np.float32([[0, 0], [size[0] - 1, 0], [size[0] - 1, size[1] - 1], [0, size[1] - 1]])
+    source = np.float32([top_left, top_right, bottom_right, bottom_left])
+    return cv2.getPerspectiveTransform(source, target), size
+
+
+def _degrees_apart(edge: np.ndarray, other: np.ndarray) -> float:
+    """The angle between two edges running the same way."""
+    return float(abs(np.degrees(np.arctan2(edge[1], edge[0]) - np.arctan2(other[1], other[0]))))
+
+
+def _clockwise_from_top_left(corners: np.ndarray) -> list[np.ndarray]:
+    """Four corners as top left, top right, bottom right, bottom left."""
+    sums, differences = corners.sum(axis=1), corners[:, 0] - corners[:, 1]
+    return [
+        corners[np.argmin(sums)],
+        corners[np.argmax(differences)],
+        corners[np.argmax(sums)],
+        corners[np.argmin(differences)],
+    ]
+
+
+def _flatten(
+    images: list[np.ndarray | None], homography: np.ndarray, size: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """Grey, red and paper images of the sheet alone, flattened; and the matrix back."""
+    gray, red, paper = images
+    assert gray is not None and paper is not None
+    level = float(median_grey(gray[paper > 0]))
+    flat_gray = cv2.warpPerspective(gray, homography, size, flags=cv2.INTER_LINEAR, borderValue=level)
+    flat_red = None if red is None else cv2.warpPerspective(red, homography, size, flags=cv2.INTER_NEAREST)
+    flat_paper = cv2.warpPerspective(paper, homography, size, flags=cv2.INTER_NEAREST)
+    return flat_gray, flat_red, flat_paper, np.linalg.inv(homography)
+
+
 RULE_INCH = 0.45  # no stroke of text is this long
 
 
@@ -394,8 +455,11 @@ def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPag
     if page.text_layer is not None and page.text_layer.trusted:
         return _prepare_printed(page, page.text_layer, gray)
     gray, red = _gray_and_red(page, gray)
-    ink = binarize(gray, page.dpi)
     paper = paper_mask(gray, page.dpi)
+    to_original = np.eye(3)
+    if paper is not None and (flat := flattened_sheet(paper)) is not None:
+        gray, red, paper, to_original = _flatten([gray, red, paper], *flat)
+    ink = binarize(gray, page.dpi)
     if paper is not None:
         ink[paper == 0] = 0
     height, width = gray.shape
@@ -404,7 +468,7 @@ def prepare_page(page: PageImage, gray: np.ndarray | None = None) -> PreparedPag
     images = [gray, ink, red]
     if turn:
         images = [_turn(im, 90) for im in images]
-    to_original = _turn_matrix(turn, width, height)
+    to_original = to_original @ _turn_matrix(turn, width, height)
     if abs(skew) >= 0.1:
         images, rotation = _rotate(images, skew)
         to_original = to_original @ np.linalg.inv(rotation)
