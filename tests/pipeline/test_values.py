@@ -37,6 +37,8 @@ from worker.pipeline.values import parse_value
         ("0.5", True, 0.5, []),
         ("5562 64179", True, 556264179, ["ocr_confusion"]),  # a gap where a faint point stood
         ("3 7", False, 37, ["ocr_confusion"]),
+        ("*0", False, 0, ["ocr_confusion"]),  # a poor copy's speck beside the digit
+        ("• 2", False, 2, ["ocr_confusion"]),
         ("37 ", False, 37, []),  # paper after the digits is no gap in them
     ],
 )

@@ -115,7 +115,7 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
             # A row's value cells share its top and bottom (a row may span two bands).
             bottom = values[0].bottom if values else cell.bottom
             garbled_number = (cell.left, cell.right) in numeric and _garbled_number(read.text(cell))
-            value = _is_value(read.reads[cell]) or garbled_number or cell in lettered
+            value = _is_value(read.reads[cell]) or _marked_number(read.text(cell)) or garbled_number or cell in lettered
             if cell.top != band or cell.bottom != bottom or not value:
                 break
             values.insert(0, cell)
@@ -131,6 +131,13 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
         data = DataBand(read.table.page, labels, tuple(values), header, unit)
         (labelled if labels else bare).append(data)
     return labelled, bare
+
+
+def _marked_number(text: str) -> bool:
+    """Digits with marks beside them and no Chinese (*0: a speck of a poor copy): a value
+    cell in any column, as no row's label is that (a row of one value per column, table
+    四's, has no column of numbers to tell it by)."""
+    return any(ch.isdigit() for ch in text) and _chinese(text) == 0
 
 
 def _garbled_number(text: str) -> bool:

@@ -46,7 +46,7 @@ _CONFUSIONS = {
     "、": ".",
 }
 # Marks before or after the digits (7: '0 0—) are specks or a stroke of the ruling.
-_END_MARKS = ":;'\"`‘’“”" + _DASH_GLYPHS
+_END_MARKS = ":;'\"`‘’“”*•" + _DASH_GLYPHS  # specks and marks read beside the digits
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 MINUS_GLYPHS = "-−–—―一"  # what a minus sign before the digits is read as (NFKC makes － a -)
 _UNIT_AFTER = re.compile(r"(万元|元)$")
