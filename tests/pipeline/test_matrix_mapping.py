@@ -240,9 +240,10 @@ def test_a_value_of_table_4_read_as_a_mark_is_still_one_of_its_fifteen():
     assert _value(mapping, "GK2021-4.review@upheld") == "10"
 
 
-def test_a_first_value_of_table_4_read_with_a_speck_is_no_label_of_its_row():
+def test_values_of_table_4_read_without_words_are_no_label_of_its_row():
     values = [str(v) for v in (10, 1, 0, 0, 11, 2, 0, 0, 0, 2, 5, 0, 1, 0, 6)]
     values[0] = "0,"  # a poor copy's speck beside its first value
+    values[3] = "af"  # a 0 under a fax's black seal
     mapping = map_matrix([_table([TABLE_4[0], values])], load_matrix_catalogue("GK2021"))
     assert _value(mapping, "GK2021-4.review@upheld") == "0,"
     assert _value(mapping, "GK2021-4.suit_after_review@total") == "6"

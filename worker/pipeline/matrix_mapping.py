@@ -115,7 +115,7 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
             # A row's value cells share its top and bottom (a row may span two bands).
             bottom = values[0].bottom if values else cell.bottom
             garbled_number = (cell.left, cell.right) in numeric and _garbled_number(read.text(cell))
-            value = _is_value(read.reads[cell]) or _marked_number(read.text(cell)) or garbled_number or cell in lettered
+            value = _is_value(read.reads[cell]) or _no_words(read.text(cell)) or garbled_number or cell in lettered
             if cell.top != band or cell.bottom != bottom or not value:
                 break
             values.insert(0, cell)
@@ -133,11 +133,11 @@ def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:
     return labelled, bare
 
 
-def _marked_number(text: str) -> bool:
-    """Digits with marks beside them and no Chinese (*0: a speck of a poor copy): a value
-    cell in any column, as no row's label is that (a row of one value per column, table
-    四's, has no column of numbers to tell it by)."""
-    return any(ch.isdigit() for ch in text) and _chinese(text) == 0
+def _no_words(text: str) -> bool:
+    """A cell read without a Chinese character (0, beside a speck, af for a 0 under a fax's
+    black seal): a value cell in any column, as every row's label has words (a row of one
+    value per column, table 四's, has no column of numbers to tell it by)."""
+    return _chinese(text) == 0
 
 
 def _garbled_number(text: str) -> bool:
