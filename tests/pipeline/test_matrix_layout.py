@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 
 from worker.pipeline.load import PageImage
-from worker.pipeline.matrix import find_tables
-from worker.pipeline.preprocess import prepare_page
+from worker.pipeline.matrix import MatrixCell, MatrixTable, find_tables, read_cells, table_darkness
+from worker.pipeline.ocr import TextRead
+from worker.pipeline.preprocess import PreparedPage, prepare_page
 
 DPI = 150
 X = (100, 300, 420, 540, 660, 780)  # label | label | three value columns
@@ -194,3 +195,29 @@ def test_a_column_rule_worn_away_in_a_band_still_parts_its_cells():
     assert table.bands == 4 and len(table.columns) == 5
     assert [len(table.band_cells(band)) for band in range(4)] == [4, 4, 4, 4]
     assert [c.box[2] for c in table.band_cells(3)] == [c.box[2] for c in table.band_cells(2)]
+
+
+class _Recorder:
+    """An OCR engine that reads every crop it is given as "2"."""
+
+    def recognize(self, crops, alphabet=None):
+        return [TextRead("2", 0.99, (0.99,)) for _ in crops]
+
+
+def test_faint_thin_digits_are_ink_given_the_print_darkness_of_the_page_s_tables():
+    """A grey copy at 150 dpi: thin digits 60 grey levels below the paper at their darkest,
+    most of their strokes under 40. Measured against the tables' own print, as the list
+    reader measures its cells, they are ink; against 40 levels, some cells read blank."""
+    gray = np.full((60, 500), 246, np.uint8)
+    cv2.putText(gray, "88", (20, 42), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 150, 2, cv2.LINE_AA)  # a header's print
+    for column in range(1, 5):
+        cv2.putText(gray, "2", (100 * column + 40, 42), cv2.FONT_HERSHEY_SIMPLEX, 0.9, 185, 1, cv2.LINE_AA)
+    noise = np.random.default_rng(1).normal(0, 3, gray.shape)
+    gray = np.clip(cv2.GaussianBlur(gray, (0, 0), 1.2) + noise, 0, 255).astype(np.uint8)
+    page = PreparedPage(1, gray, np.zeros_like(gray), np.eye(3), 150.0, (), 0, 0.0)
+    cells = [MatrixCell(0, 1, i, i + 1, (100.0 * i, 0.0, 100.0 * i + 100, 60.0)) for i in range(5)]
+    table = MatrixTable(1, 1, tuple(float(100 * i) for i in range(6)), tuple(cells))
+    darkness = table_darkness(page, [table])
+    assert darkness is not None and 246 - darkness < 100  # faint print
+    assert [r.text for r in read_cells(page, cells, _Recorder(), darkness=darkness).values()] == ["2"] * 5
+    assert "" in [r.text for r in read_cells(page, cells, _Recorder()).values()]

@@ -231,6 +231,14 @@ def test_a_row_split_in_two_bands_by_a_stray_rule_is_one_row():
         assert [_value(mapping, f"GK2021-{row}@{c}") for c in COLUMNS] == _values(base), row
 
 
+def test_a_row_whose_only_number_reads_with_a_speck_after_it_is_a_row():
+    rows = [list(row) for row in TABLE_3]
+    rows[3] = ["二、上年结转政府信息公开申请数量", "22.", *[""] * 6]  # one count and a speck; blank cells
+    mapping = map_matrix([_table(rows)], load_matrix_catalogue("GK2021"))
+    assert _value(mapping, "GK2021-3.2@natural") == "22."
+    assert _value(mapping, "GK2021-3.3.1@natural") == "33"
+
+
 def test_a_value_of_table_4_read_as_a_mark_is_still_one_of_its_fifteen():
     values = [str(v) for v in (10, 1, 0, 0, 11, 2, 0, 0, 0, 2, 5, 0, 1, 0, 6)]
     values[7] = "。"  # a 0 in a small font

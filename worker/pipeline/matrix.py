@@ -13,6 +13,7 @@ three columns; here every ruled segment is kept with its own extent, so:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -30,6 +31,7 @@ from worker.pipeline.cells import (
     is_dash,
     median_grey,
     pad_crop,
+    print_darkness,
     read_lines,
     read_text,
 )
@@ -407,6 +409,11 @@ def cell_crop(page: PreparedPage, cell: MatrixCell) -> np.ndarray:
     return cell_image(page.gray, cell.block, inset)
 
 
+def table_darkness(page: PreparedPage, tables: Iterable[MatrixTable]) -> float | None:
+    """How dark the print of the page's tables is (`print_darkness` of their cells)."""
+    return print_darkness([cell_crop(page, cell) for table in tables for cell in table.cells])
+
+
 def read_cells(
     page: PreparedPage,
     cells: list[MatrixCell],
@@ -414,10 +421,12 @@ def read_cells(
     known: CellReads | None = None,
     alphabet: Alphabet | None = None,
     plausible: Plausible | None = None,
+    darkness: float | None = None,
 ) -> CellReads:
     """Read the ink of each cell not in `known` (wrapped text split into lines), cleaned of
     specks and seal remains, optionally as cells of `alphabet`, else as text (squeezed
-    first where `plausible` can tell a good read, see `rows.read_text`). On a page with a
+    first where `plausible` can tell a good read, see `rows.read_text`). `darkness`: the
+    page's print (`table_darkness`; faint print is ink nearer the paper). On a page with a
     trusted text layer the cells' text is taken from it, without OCR."""
     known = known or {}
     todo = [c for c in dict.fromkeys(cells) if c not in known]
@@ -427,11 +436,11 @@ def read_cells(
     lines: dict[MatrixCell, list[np.ndarray]] = {}
     by_cell: dict[MatrixCell, list[TextRead]] = {}
     for cell in todo:
-        image = clean_cell(cell_crop(page, cell), page.dpi)
+        image = clean_cell(cell_crop(page, cell), page.dpi, darkness)
         if is_dash(image, page.dpi):
             by_cell[cell] = [DASH_READ]
             continue
-        lines[cell] = [pad_crop(image, box) for box in ink_lines(image, page.dpi, split_lines=True)]
+        lines[cell] = [pad_crop(image, box) for box in ink_lines(image, page.dpi, split_lines=True, darkness=darkness)]
     by_cell |= read_text(lines, engine, plausible) if alphabet is None else read_lines(lines, engine, alphabet=alphabet)
     fresh = {cell: combine_reads(by_cell.get(cell, [])) for cell in todo}
     return {cell: known[cell] if cell in known else fresh[cell] for cell in cells}

@@ -90,7 +90,8 @@ def _is_value(read: CellRead) -> bool:
 
 
 def _has_number(read: CellRead) -> bool:
-    return not read.blank and parse_value(read.text, decimal_allowed=True).value is not None
+    """A number read, as an amount or as a count (22. is a count with a speck after it)."""
+    return not read.blank and any(parse_value(read.text, amount).value is not None for amount in (True, False))
 
 
 def split_bands(read: ReadTable) -> tuple[list[DataBand], list[DataBand]]:

@@ -13,6 +13,7 @@ first table.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -33,7 +34,7 @@ from worker.pipeline.cells import (
 )
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
-from worker.pipeline.matrix import CellReads, MatrixCell, cell_crop, read_cells
+from worker.pipeline.matrix import CellReads, MatrixCell, cell_crop, read_cells, table_darkness
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import (
     Metadata,
@@ -55,6 +56,7 @@ from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number
 
 _MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
 _PLACEMENT_CELLS = 8  # clear numbers enough to learn where a column's numbers sit
+PageDarkness = Mapping[int, float | None]  # each table page's print darkness (`table_darkness`)
 MIN_MATCHED_SHARE = 0.4  # as in the list reader: below this share of codes read, not this template
 UNIT_HEADERS = frozenset({"计量单位", "单位"})
 
@@ -63,11 +65,14 @@ def read_matrix(job: ReadJob) -> Reading | None:
     template = job.template
     catalogue = template.matrix
     with job.clock.stage("read"):
+        darkness = {tp.prepared.number: table_darkness(tp.prepared, tp.tables) for tp in job.pages}
         tables = []
         for tp in job.pages:
             cells = [cell for table in tp.tables for cell in table.cells]
-            reads = read_cells(tp.prepared, cells, job.engine, job.probed.get(tp.prepared.number)) if cells else {}
-            reads |= _unit_column_reads(tp, reads, job)
+            dark = darkness[tp.prepared.number]
+            known = job.probed.get(tp.prepared.number)
+            reads = read_cells(tp.prepared, cells, job.engine, known, darkness=dark) if cells else {}
+            reads |= _unit_column_reads(tp, reads, job, dark)
             tables.extend(
                 ReadTable(
                     table,
@@ -81,7 +86,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
     if len(mapping.matches) < MIN_MATCHED_SHARE * len(catalogue.catalogue):
         return None  # the headers looked like the form, the tables are not it
     with job.clock.stage("read"):
-        mapping = _read_signs_again(_digits_alone(_reread_unsure_values(mapping, job), job), job)
+        mapping = _read_signs_again(_digits_alone(_reread_unsure_values(mapping, job, darkness), job, darkness), job)
     with job.clock.stage("metadata"):
         metadata, heading = _report_metadata(job, mapping)
     pages = {tp.prepared.number: tp.prepared for tp in job.pages}
@@ -95,7 +100,7 @@ def read_matrix(job: ReadJob) -> Reading | None:
     )
 
 
-def _unit_column_reads(tp: TablePage, reads: CellReads, job: ReadJob) -> CellReads:
+def _unit_column_reads(tp: TablePage, reads: CellReads, job: ReadJob, darkness: float | None) -> CellReads:
     """The cells under a 计量单位 (单位) header read again as units: a lone 条 read as text
     is stretched into two characters (冬杀)."""
     cells = []
@@ -106,11 +111,11 @@ def _unit_column_reads(tp: TablePage, reads: CellReads, job: ReadJob) -> CellRea
             ]
     if not cells:
         return {}
-    again = read_cells(tp.prepared, cells, job.engine, alphabet=UNIT_ALPHABET)
+    again = read_cells(tp.prepared, cells, job.engine, alphabet=UNIT_ALPHABET, darkness=darkness)
     return {cell: read for cell, read in again.items() if read.text}
 
 
-def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
+def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob, darkness: PageDarkness) -> MatrixMapping:
     """Cells read before it was known they hold numbers: the unsure ones again, as numbers."""
     thresholds = job.thresholds
     unsure = [
@@ -125,14 +130,14 @@ def _reread_unsure_values(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping
     matches = dict(mapping.matches)
     for page in {m.page for m in unsure}:
         cells = [m.cell for m in unsure if m.page == page]
-        reads = read_cells(prepared[page], cells, job.engine, alphabet=VALUE_ALPHABET)  # type: ignore[arg-type]
+        reads = read_cells(prepared[page], cells, job.engine, alphabet=VALUE_ALPHABET, darkness=darkness[page])  # type: ignore[arg-type]
         for m in unsure:
             if m.page == page:
                 matches[m.code] = replace(m, read=reads[m.cell])  # type: ignore[index]
     return replace(mapping, matches=matches)
 
 
-def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
+def _digits_alone(mapping: MatrixMapping, job: ReadJob, darkness: PageDarkness) -> MatrixMapping:
     """Each value column's cells with ink but no clear number (a grey seal's lettering or
     ring over the digits: 1 read as 米, 8 as 18), read again from the digit-sized ink where
     the column's clear numbers no seal covers sit (`digits_isolated` on record). Not
@@ -154,9 +159,10 @@ def _digits_alone(mapping: MatrixMapping, job: ReadJob) -> MatrixMapping:
             for code, (cell, read) in column.items()
             if code not in unsure and not read.blank and not _under_a_seal(cell, page)
         ][:_PLACEMENT_CELLS]
-        crops = {code: clean_cell(cell_crop(page, column[code][0]), page.dpi) for code in {*clear, *unsure}}
-        placement = learn_placement([crops[code] for code in clear], page.dpi)
-        numbers = numbers_ink({code: crops[code] for code in unsure}, placement, None)
+        dark = darkness[number]
+        crops = {code: clean_cell(cell_crop(page, column[code][0]), page.dpi, dark) for code in {*clear, *unsure}}
+        placement = learn_placement([crops[code] for code in clear], page.dpi, dark)
+        numbers = numbers_ink({code: crops[code] for code in unsure}, placement, dark)
         again = reread_digits(crops, {code: reads[code] for code in unsure}, numbers, job.engine)
         matches |= {code: replace(matches[code], read=read) for code, read in again.items() if read is not reads[code]}
     return replace(mapping, matches=matches)
