@@ -283,3 +283,38 @@ def test_lettering_is_a_value_only_under_a_seal_and_below_the_first_data_row():
     labelled, bare = split_bands(_sealed(_table(TABLE_3), {(1, 6): "其", (1, 7): "鼓"}))
     assert labelled[0].labels == ("一、本年新收政府信息公开申请数量",) and not bare
     assert [text for _, text in labelled[0].header][-2:] == ["其", "鼓"]
+
+
+FJ2009_ROWS = [
+    ["指标名称", "计量单位", "2009年度", "历年累计"],
+    ["主动公开信息数", "条", "61", "119"],
+    ["其中：1.网站公开", "条", "61", "115"],
+    ["2.政府公报公开", "条", "0", "4"],
+    ["受理依申请公开信息总数", "条", "5", "14"],
+    ["其中：1.当面申请数", "条", "3", "5"],
+    ["2.传真申请数", "条", "1", "2"],
+    ["3.电子邮件申请数", "条", "1", "2"],
+    ["4.网上申请数", "条", "0", "5"],
+    ["5.信函申请数", "条", "0", "0"],
+    ["6.其它形式申请数", "条", "0", "0"],
+    ["对申请的答复数", "条", "5", "11"],
+    ["其中：1.同意公开答复数", "条", "4", "8"],
+    ["2.同意部分公开答复数", "条", "1", "2"],
+    ["3.否决公开答复数", "条", "0", "1"],
+    ["行政复议数", "件", "0", "3"],
+    ["行政诉讼数", "件", "0", "1"],
+    ["行政申诉数", "件", "2", "3"],
+]
+
+
+def test_a_row_whose_values_read_as_no_number_is_not_taken_for_the_version_without_it():
+    """FJ2009's 16-row version does not print 6.其它形式申请数. A 17-row table whose row 6
+    reads as words where its numbers are (taken for a header and set aside) still prints it:
+    the row is not found (a person looks), never "not printed" (accepted as null)."""
+    catalogue = load_matrix_catalogue("FJ2009")
+    sixteen = [row for row in FJ2009_ROWS if not row[0].startswith("6.")]
+    assert map_matrix([_table(sixteen)], catalogue, (), ("FJ2009-2.6",)).absent == {"FJ2009-2.6": "FJ2009-3"}
+    garbled = [row if not row[0].startswith("6.") else [row[0], "条", "米", "鼓"] for row in FJ2009_ROWS]
+    mapping = map_matrix([_table(garbled)], catalogue, (), ("FJ2009-2.6",))
+    assert mapping.absent == {}
+    assert "FJ2009-2.6@year" not in mapping.matches and _value(mapping, "FJ2009-3@year") == "5"

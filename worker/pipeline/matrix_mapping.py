@@ -216,17 +216,36 @@ def align_rows(
     return {j: (i, float(sims[i, j])) for j, i in matched.items()}
 
 
-def _absent(rows: list[MatrixRow], aligned: dict[int, tuple[int, float]], optional: tuple[str, ...]) -> dict[str, str]:
+def _absent(
+    rows: list[MatrixRow], bands: list[DataBand], aligned: dict[int, tuple[int, float]], optional: tuple[str, ...]
+) -> dict[str, str]:
     """Optional rows skipped between the rows before and after them, matched for sure to two
-    bands in a row: not printed (→ the code of the row after them)."""
+    bands ruled one under the other: not printed (→ the code of the row after them). A band
+    between them that was set aside (its values read as no number: taken for a header) may
+    have been the row: then it is not found, not "not printed"."""
     absent = {}
     for j, row in enumerate(rows):
         if row.code not in optional or j in aligned or j + 1 >= len(rows) or j == 0:
             continue
         before, after = aligned.get(j - 1), aligned.get(j + 1)
-        if before and after and after[0] == before[0] + 1 and min(before[1], after[1]) >= SURE_LABEL:
+        if (
+            before
+            and after
+            and after[0] == before[0] + 1
+            and _ruled_next(bands[before[0]], bands[after[0]])
+            and min(before[1], after[1]) >= SURE_LABEL
+        ):
             absent[row.code] = rows[j + 1].code
     return absent
+
+
+def _ruled_next(upper: DataBand, lower: DataBand) -> bool:
+    """The lower band starts where the upper one ends, in one table of one page."""
+    return (
+        upper.page == lower.page
+        and min(c.top for c in lower.values) == max(c.bottom for c in upper.values)
+        and lower.values[0].box[1] > upper.values[0].box[1]
+    )
 
 
 def assign_columns(band: DataBand, columns: tuple[MatrixColumn, ...]) -> dict[str, MatrixCell]:
@@ -370,4 +389,4 @@ def map_matrix(
             code = f"{row.code}@{key}"
             found[code] = CellMatch(code, band.page, cell, reads[cell], similarity, band.labels[-1], band.unit)
     pages = tuple(sorted({m.page for m in found.values() if m.page is not None}))
-    return MatrixMapping(found, tuple(variants), pages, _absent(sequence, aligned, optional))
+    return MatrixMapping(found, tuple(variants), pages, _absent(sequence, labelled, aligned, optional))
