@@ -89,34 +89,35 @@ def _blank_under_red(page: PreparedPage, cell: Box) -> bool:
     seals = [seal for seal in page.seals if overlaps(cell, seal.box)]
     if not seals or any(seal.kind != "red" for seal in seals):
         return False
+    found = _ink_pieces(page, cell)
+    if found is None:
+        return False
+    sizes = np.maximum(found[0][:, cv2.CC_STAT_WIDTH], found[0][:, cv2.CC_STAT_HEIGHT])
+    return bool((sizes < page.dpi * _SPECK_INCH).all())
+
+
+def _ink_pieces(page: PreparedPage, cell: Box) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The pieces of the page's ink inside the cell (connected-component stats, the remnants
+    of its rules left out) and the box they were looked for in (the cell's inside, its rules
+    cut away); None for a cell too small to have an inside."""
     inset = max(round(page.dpi * _INSET_INCH), 2)
     x0, y0, x1, y1 = (round(v) for v in cell)
     x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
     if x1 <= x0 or y1 <= y0:
-        return False
+        return None
     count, _, stats, _ = cv2.connectedComponentsWithStats(page.ink[y0:y1, x0:x1], connectivity=8)
-    speck = page.dpi * _SPECK_INCH
-    return all(
-        _rule_remnant(piece, x1 - x0, y1 - y0) or max(piece[cv2.CC_STAT_WIDTH], piece[cv2.CC_STAT_HEIGHT]) < speck
-        for piece in stats[1:count]
-    )
+    pieces = [piece for piece in stats[1:count] if not _rule_remnant(piece, x1 - x0, y1 - y0)]
+    return np.array(pieces, dtype=np.int32).reshape(-1, 5), (x0, y0, x1, y1)
 
 
 def _print_of(page: PreparedPage, cell: Box) -> np.ndarray | None:
     """The cell's number as scanned (grey, uncleaned) with paper around it: the box of its
     ink pieces at least a third as tall as the tallest (specks and dust set no bounds, but
     stay in the picture; nor do remnants of the rules); None without ink."""
-    inset = max(round(page.dpi * _INSET_INCH), 2)
-    x0, y0, x1, y1 = (round(v) for v in cell)
-    x0, y0, x1, y1 = x0 + inset, y0 + inset, x1 - inset, y1 - inset
-    if x1 <= x0 or y1 <= y0:
+    found = _ink_pieces(page, cell)
+    if found is None or len(found[0]) == 0:
         return None
-    count, _, stats, _ = cv2.connectedComponentsWithStats(page.ink[y0:y1, x0:x1], connectivity=8)
-    if count < 2:
-        return None
-    pieces = np.array([piece for piece in stats[1:] if not _rule_remnant(piece, x1 - x0, y1 - y0)])
-    if len(pieces) == 0:
-        return None
+    pieces, (x0, y0, x1, y1) = found
     tall = pieces[pieces[:, cv2.CC_STAT_HEIGHT] * 3 >= pieces[:, cv2.CC_STAT_HEIGHT].max()]
     if not _one_line(tall, x1 - x0, y1 - y0):
         return None
