@@ -45,8 +45,8 @@ _CONFUSIONS = {
     "·": ".",
     "、": ".",
 }
-# Marks before or after the digits (7: '0 0—) are specks or a stroke of the ruling.
-_END_MARKS = ":;'\"`‘’“”*•" + _DASH_GLYPHS  # specks and marks read beside the digits
+# Marks before or after the digits (7: '0 0— *0 • 2) are specks or a stroke of the ruling.
+_END_MARKS = ":;'\"`‘’“”*•" + _DASH_GLYPHS
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
 MINUS_GLYPHS = "-−–—―一"  # what a minus sign before the digits is read as (NFKC makes － a -)
 _UNIT_AFTER = re.compile(r"(万元|元)$")
