@@ -18,7 +18,6 @@ over it and no ink is left in it (a heading row's empty cell under a seal).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,7 +28,7 @@ from docextract.settings import RoutingSettings
 from worker.pipeline.cells import Box, overlaps
 from worker.pipeline.ocr import OcrEngine, TextRead
 from worker.pipeline.preprocess import PreparedPage
-from worker.pipeline.values import MINUS_GLYPHS, VALUE_ALPHABET, parse_value
+from worker.pipeline.values import MINUS_GLYPHS, VALUE_ALPHABET, gap_in_digits, parse_value
 
 _INSET_INCH = 0.02  # the cell's rules cut away (thick and double rules too)
 _MARGIN = 0.25  # paper kept around the ink, in line heights (the first read keeps 4 px)
@@ -178,7 +177,7 @@ def _agrees(cell: CellToConfirm, read: TextRead, thresholds: RoutingSettings) ->
 def _number_in(read: TextRead, amount: bool) -> tuple[str, list[float]]:
     """The read's digits in order (an amount's decimal point between them kept) and their
     scores; "" when it holds none or more than one number (digits a gap parts are two)."""
-    if re.search(r"\d\s+\d", read.text):
+    if gap_in_digits(read.text):
         return "", []
     kept = [(ch, p) for ch, p in zip(read.text, read.char_scores, strict=False) if ch.isdigit() or ch == "."]
     text = "".join(ch for ch, _ in kept).strip(".")

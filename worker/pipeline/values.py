@@ -72,6 +72,12 @@ UNIT_ALPHABET = Alphabet({**{ch: ch for ch in "条件次篇个人万元项"}, **
 _GAP_IN_DIGITS = re.compile(r"\d\s+\d")
 
 
+def gap_in_digits(text: str) -> bool:
+    """A gap read between two digits: what stood there was not read (a faint decimal point:
+    5562.64179 read "5562 64179"), so the digits on either side are not one number as read."""
+    return _GAP_IN_DIGITS.search(text) is not None
+
+
 @dataclass(frozen=True)
 class ParsedValue:
     value: int | float | None
@@ -95,9 +101,7 @@ def parse_value(text: str, decimal_allowed: bool, signed: bool = False) -> Parse
     is the number's sign; elsewhere it is a mark beside them. A unit printed after the number
     (12000元) is kept apart (`unit`), the number as printed."""
     normalized = unicodedata.normalize("NFKC", text)
-    # A gap read between digits is not part of a number: what stood there was not read (a
-    # faint decimal point: 5562.64179 read "5562 64179"). The digits are joined, as a repair.
-    gap = _GAP_IN_DIGITS.search(normalized) is not None
+    gap = gap_in_digits(normalized)  # the digits are joined, as a repair
     cleaned = normalized.replace(" ", "")
     if not cleaned or set(cleaned) <= _DASHES:
         return ParsedValue(None, is_dash=True, repaired=False, readable=True)
