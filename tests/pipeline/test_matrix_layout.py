@@ -5,8 +5,9 @@ from itertools import pairwise
 import cv2
 import numpy as np
 
+from worker.pipeline.cells import print_darkness
 from worker.pipeline.load import PageImage
-from worker.pipeline.matrix import MatrixCell, MatrixTable, find_tables, read_cells, table_darkness
+from worker.pipeline.matrix import MatrixCell, MatrixTable, find_tables, read_cells, table_crops
 from worker.pipeline.ocr import TextRead
 from worker.pipeline.preprocess import PreparedPage, prepare_page
 
@@ -217,7 +218,9 @@ def test_faint_thin_digits_are_ink_given_the_print_darkness_of_the_page_s_tables
     page = PreparedPage(1, gray, np.zeros_like(gray), np.eye(3), 150.0, (), 0, 0.0)
     cells = [MatrixCell(0, 1, i, i + 1, (100.0 * i, 0.0, 100.0 * i + 100, 60.0)) for i in range(5)]
     table = MatrixTable(1, 1, tuple(float(100 * i) for i in range(6)), tuple(cells))
-    darkness = table_darkness(page, [table])
+    crops = table_crops(page, [table])
+    darkness = print_darkness(list(crops.values()))
     assert darkness is not None and 246 - darkness < 100  # faint print
     assert [r.text for r in read_cells(page, cells, _Recorder(), darkness=darkness).values()] == ["2"] * 5
+    assert [r.text for r in read_cells(page, cells, _Recorder(), darkness=darkness, crops=crops).values()] == ["2"] * 5
     assert "" in [r.text for r in read_cells(page, cells, _Recorder()).values()]

@@ -13,7 +13,7 @@ three columns; here every ruled segment is kept with its own extent, so:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -31,7 +31,6 @@ from worker.pipeline.cells import (
     is_dash,
     median_grey,
     pad_crop,
-    print_darkness,
     read_lines,
     read_text,
 )
@@ -409,9 +408,10 @@ def cell_crop(page: PreparedPage, cell: MatrixCell) -> np.ndarray:
     return cell_image(page.gray, cell.block, inset)
 
 
-def table_darkness(page: PreparedPage, tables: Iterable[MatrixTable]) -> float | None:
-    """How dark the print of the page's tables is (`print_darkness` of their cells)."""
-    return print_darkness([cell_crop(page, cell) for table in tables for cell in table.cells])
+def table_crops(page: PreparedPage, tables: Iterable[MatrixTable]) -> dict[MatrixCell, np.ndarray]:
+    """Every cell of the page's tables as printed (`cell_crop`), cut once: how dark their
+    print is (`print_darkness`) is measured on them, and they are read (`read_cells`)."""
+    return {cell: cell_crop(page, cell) for table in tables for cell in table.cells}
 
 
 def read_cells(
@@ -422,12 +422,14 @@ def read_cells(
     alphabet: Alphabet | None = None,
     plausible: Plausible | None = None,
     darkness: float | None = None,
+    crops: Mapping[MatrixCell, np.ndarray] | None = None,
 ) -> CellReads:
     """Read the ink of each cell not in `known` (wrapped text split into lines), cleaned of
     specks and seal remains, optionally as cells of `alphabet`, else as text (squeezed
     first where `plausible` can tell a good read, see `rows.read_text`). `darkness`: the
-    page's print (`table_darkness`; faint print is ink nearer the paper). On a page with a
-    trusted text layer the cells' text is taken from it, without OCR."""
+    page's print (`print_darkness` of its `table_crops`; faint print is ink nearer the
+    paper); `crops`: cells already cut (`table_crops`). On a page with a trusted text layer
+    the cells' text is taken from it, without OCR."""
     known = known or {}
     todo = [c for c in dict.fromkeys(cells) if c not in known]
     if page.text_layer is not None:
@@ -436,7 +438,8 @@ def read_cells(
     lines: dict[MatrixCell, list[np.ndarray]] = {}
     by_cell: dict[MatrixCell, list[TextRead]] = {}
     for cell in todo:
-        image = clean_cell(cell_crop(page, cell), page.dpi, darkness)
+        crop = crops[cell] if crops is not None and cell in crops else cell_crop(page, cell)
+        image = clean_cell(crop, page.dpi, darkness)
         if is_dash(image, page.dpi):
             by_cell[cell] = [DASH_READ]
             continue

@@ -29,12 +29,13 @@ from worker.pipeline.cells import (
     numbers_ink,
     overlaps,
     pad_crop,
+    print_darkness,
     reread_digits,
     unsure_number,
 )
 from worker.pipeline.decide import FieldRead, ValueRead
 from worker.pipeline.mapping import normalize_label, normalize_unit
-from worker.pipeline.matrix import CellReads, MatrixCell, cell_crop, read_cells, table_darkness
+from worker.pipeline.matrix import CellReads, MatrixCell, cell_crop, read_cells, table_crops
 from worker.pipeline.matrix_mapping import CellMatch, MatrixMapping, ReadTable, map_matrix
 from worker.pipeline.metadata import (
     Metadata,
@@ -56,7 +57,7 @@ from worker.pipeline.values import UNIT_ALPHABET, VALUE_ALPHABET, gave_no_number
 
 _MARKS_ONLY = re.compile(r"^[.。·、,，'`]+$")
 _PLACEMENT_CELLS = 8  # clear numbers enough to learn where a column's numbers sit
-PageDarkness = Mapping[int, float | None]  # each table page's print darkness (`table_darkness`)
+PageDarkness = Mapping[int, float | None]  # each table page's print darkness (`print_darkness`)
 MIN_MATCHED_SHARE = 0.4  # as in the list reader: below this share of codes read, not this template
 UNIT_HEADERS = frozenset({"计量单位", "单位"})
 
@@ -65,13 +66,13 @@ def read_matrix(job: ReadJob) -> Reading | None:
     template = job.template
     catalogue = template.matrix
     with job.clock.stage("read"):
-        darkness = {tp.prepared.number: table_darkness(tp.prepared, tp.tables) for tp in job.pages}
+        darkness: dict[int, float | None] = {}
         tables = []
         for tp in job.pages:
-            cells = [cell for table in tp.tables for cell in table.cells]
-            dark = darkness[tp.prepared.number]
+            crops = table_crops(tp.prepared, tp.tables)
+            dark = darkness[tp.prepared.number] = print_darkness(list(crops.values()))
             known = job.probed.get(tp.prepared.number)
-            reads = read_cells(tp.prepared, cells, job.engine, known, darkness=dark) if cells else {}
+            reads = read_cells(tp.prepared, list(crops), job.engine, known, darkness=dark, crops=crops) if crops else {}
             reads |= _unit_column_reads(tp, reads, job, dark)
             tables.extend(
                 ReadTable(
